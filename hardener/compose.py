@@ -1,0 +1,402 @@
+"""The compose model: parsed files, their services, and the merged project they form.
+
+A project is one or more compose files merged in order (``-f a -f b``, or a default file and its
+override). Each service keeps the effective data the analysis reads (merge keys, override files,
+``extends`` and ``include`` resolved) and the places in the editable files where it is defined,
+which is where the editor puts its changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from hardener.envfile import parse_env_text
+from hardener.errors import InputError
+from hardener.source import Source, read_source
+from hardener.yamlload import MERGE_TAG, Document, Tagged, load, node_position
+
+TOP_LEVEL_KEYS = frozenset(
+    {"version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"}
+)
+SERVICE_HINT_KEYS = frozenset({"image", "build", "command", "ports", "links", "volumes", "environment"})
+
+
+def untag(value: Any) -> Any:
+    """The plain value under a ``!reset`` / ``!override`` style tag."""
+    return value.value if isinstance(value, Tagged) else value
+
+
+@dataclass
+class ComposeFile:
+    source: Source
+    doc: Document
+    editable: bool = True
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
+    def data(self) -> dict:
+        return self.doc.data
+
+    @property
+    def root(self) -> MappingNode:
+        return self.doc.root  # type: ignore[return-value]
+
+    @property
+    def directory(self) -> str:
+        if self.source.real_path is None:
+            return os.getcwd()
+        return os.path.dirname(os.path.abspath(self.source.path))
+
+    def top_value_node(self, key: str) -> Node | None:
+        loc = find_key(self.root, key)
+        return loc.value if loc else None
+
+    def service_nodes(self) -> dict[str, MappingNode]:
+        services = self.top_value_node("services")
+        out: dict[str, MappingNode] = {}
+        if isinstance(services, MappingNode):
+            for k, v in services.value:
+                if isinstance(k, ScalarNode) and isinstance(v, MappingNode):
+                    out[str(k.value)] = v
+        return out
+
+
+def validate_compose(path: str, doc: Document) -> None:
+    """Refuse documents that are not Compose-specification files."""
+    data, root = doc.data, doc.root
+    if not isinstance(data, dict):
+        line, col = node_position(root)
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise InputError(path, f"not a compose file: the top level is {kind}, not a mapping", line, col)
+    if "services" not in data:
+        for knode, vnode in root.value:
+            key = str(knode.value)
+            value = data.get(key)
+            if key in TOP_LEVEL_KEYS or key.startswith("x-"):
+                continue
+            if isinstance(value, dict) and SERVICE_HINT_KEYS & set(value):
+                line, col = node_position(knode)
+                raise InputError(
+                    path,
+                    f"legacy version-1 compose file (service '{key}' at the top level, no 'services:' key):"
+                    " convert it to the Compose specification first",
+                    line,
+                    col,
+                )
+        if not (set(data) & {"include", "networks", "volumes", "secrets", "configs"}):
+            line, col = node_position(root)
+            raise InputError(path, "not a compose file: no 'services' key", line, col)
+    services = untag(data.get("services"))
+    if services is not None and not isinstance(services, dict):
+        loc = find_key(root, "services")
+        line, col = node_position(loc.value if loc else root)
+        raise InputError(path, "not a compose file: 'services' is not a mapping", line, col)
+    for name, svc in (services or {}).items():
+        if svc is not None and not isinstance(untag(svc), dict):
+            snode = find_key(find_key(root, "services").value, name)  # type: ignore[union-attr]
+            line, col = node_position(snode.value if snode else root)
+            raise InputError(path, f"service '{name}' is not a mapping", line, col)
+    networks = untag(data.get("networks"))
+    if networks is not None and not isinstance(networks, dict):
+        loc = find_key(root, "networks")
+        line, col = node_position(loc.value if loc else root)
+        raise InputError(path, "'networks' at the top level is not a mapping", line, col)
+
+
+def parse_source(source: Source, editable: bool = True) -> ComposeFile:
+    doc = load(source.path, source.text)
+    validate_compose(source.path, doc)
+    return ComposeFile(source=source, doc=doc, editable=editable)
+
+
+def load_file(path: str, max_bytes: int, editable: bool = True) -> ComposeFile:
+    return parse_source(read_source(path, max_bytes), editable)
+
+
+# --- locating keys in the node tree -----------------------------------------------------------
+
+
+@dataclass
+class KeyLoc:
+    """Where a key of a mapping is defined: directly, or in a mapping merged in with ``<<``."""
+
+    key: ScalarNode
+    value: Node
+    holder: MappingNode  # the mapping whose pairs contain key/value
+    via_merge: bool = False
+
+
+def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
+    if not isinstance(mapping, MappingNode):
+        return None
+    merges: list[Node] = []
+    for k, v in mapping.value:
+        if k.tag == MERGE_TAG:
+            merges.append(v)
+        elif isinstance(k, ScalarNode) and str(k.value) == key:
+            return KeyLoc(k, v, mapping)
+    for m in merges:
+        sources = [m] if isinstance(m, MappingNode) else list(m.value) if isinstance(m, SequenceNode) else []
+        for src in sources:
+            loc = find_key(src, key)
+            if loc:
+                return KeyLoc(loc.key, loc.value, loc.holder, True)
+    return None
+
+
+def merge_users(root: Node, anchor: MappingNode) -> list[MappingNode]:
+    """Every mapping in the document that merges ``anchor`` in with ``<<``."""
+    users: list[MappingNode] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                if k.tag == MERGE_TAG:
+                    sources = [v] if isinstance(v, MappingNode) else list(v.value) if isinstance(v, SequenceNode) else []
+                    if any(s is anchor for s in sources):
+                        users.append(node)
+                stack.append(v)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return users
+
+
+# --- the merged project -----------------------------------------------------------------------
+
+APPEND_KEYS = frozenset({"ports", "expose", "dns", "dns_search", "cap_add", "cap_drop", "devices", "volumes_from", "external_links", "extra_hosts", "env_file", "secrets", "configs", "volumes", "links"})
+MAPPING_LIKE = frozenset({"environment", "labels", "networks", "depends_on", "annotations", "sysctls", "ulimits", "extra_hosts"})
+
+
+def as_mapping(value: Any) -> dict:
+    """A compose list-or-mapping (``environment``, ``labels``, ``networks``, ``depends_on``) as a dict."""
+    value = untag(value)
+    if isinstance(value, dict):
+        return {str(k): untag(v) for k, v in value.items()}
+    out: dict = {}
+    if isinstance(value, list):
+        for item in value:
+            item = untag(item)
+            if isinstance(item, str) and "=" in item:
+                k, v = item.split("=", 1)
+                out[k] = v
+            elif item is not None:
+                out[str(item)] = None
+    return out
+
+
+def merge_service(base: dict, over: dict) -> dict:
+    """Merge two service definitions the way Compose merges override files."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Tagged) and value.tag == "!reset":
+            out.pop(key, None)
+            continue
+        if isinstance(value, Tagged) and value.tag == "!override":
+            out[key] = value.value
+            continue
+        if key not in out:
+            out[key] = value
+        elif key in MAPPING_LIKE and (isinstance(value, (dict, list)) and isinstance(out[key], (dict, list))):
+            if isinstance(out[key], list) and isinstance(value, list) and key not in ("environment", "labels"):
+                out[key] = out[key] + [v for v in value if v not in out[key]]
+            else:
+                merged = as_mapping(out[key])
+                merged.update(as_mapping(value))
+                out[key] = merged
+        elif key in APPEND_KEYS and isinstance(value, list) and isinstance(out[key], list):
+            out[key] = out[key] + [v for v in value if v not in out[key]]
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            merged = dict(out[key])
+            merged.update(value)
+            out[key] = merged
+        else:
+            out[key] = value
+    if "network_mode" in over and "networks" in out and "networks" not in over:
+        pass  # compose would reject both; keep what the files say
+    return out
+
+
+@dataclass
+class ServiceDef:
+    file: ComposeFile
+    node: MappingNode
+
+
+@dataclass
+class Service:
+    name: str
+    data: dict
+    defs: list[ServiceDef] = field(default_factory=list)  # in editable files, merge order
+    inherited: dict[str, str] = field(default_factory=dict)  # key -> where it comes from (extends/include)
+    readonly_reason: str | None = None  # set when no editable file defines the service
+
+    @property
+    def editable(self) -> bool:
+        return self.readonly_reason is None and bool(self.defs)
+
+
+@dataclass
+class Project:
+    files: list[ComposeFile]
+    services: dict[str, Service]
+    networks: dict[str, Any]  # merged top-level networks (name -> definition or None)
+    directory: str
+    env: dict[str, str] = field(default_factory=dict)
+    extra_files: list[ComposeFile] = field(default_factory=list)  # included / extended, never edited
+
+    @property
+    def name(self) -> str:
+        return " + ".join(f.path for f in self.files)
+
+    def iter_services(self) -> Iterator[Service]:
+        return iter(self.services.values())
+
+
+def _inside(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def read_dotenv(directory: str, max_bytes: int = 256 * 1024) -> dict[str, str]:
+    """Variables of the ``.env`` file Compose reads for interpolation (size-capped, never executed)."""
+    path = os.path.join(directory, ".env")
+    try:
+        if not _inside(path, directory) or not os.path.isfile(path) or os.path.getsize(path) > max_bytes:
+            return {}
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes)
+    except OSError:
+        return {}
+    if b"\x00" in raw:
+        return {}
+    return parse_env_text(raw.decode("utf-8", "replace"))
+
+
+def _extends_source(svc: dict) -> tuple[str, str | None] | None:
+    ext = untag(svc.get("extends"))
+    if isinstance(ext, str):
+        return ext, None
+    if isinstance(ext, dict) and isinstance(ext.get("service"), str):
+        f = ext.get("file")
+        return ext["service"], f if isinstance(f, str) else None
+    return None
+
+
+def build_project(files: list[ComposeFile], max_bytes: int) -> Project:
+    directory = files[0].directory
+    project = Project(files=files, services={}, networks={}, directory=directory, env=read_dotenv(directory))
+    cache: dict[str, ComposeFile] = {}
+    for cf in files:
+        nodes = cf.service_nodes()
+        services = untag(cf.data.get("services")) or {}
+        for name, svc in services.items():
+            name = str(name)
+            svc = untag(svc) or {}
+            if name in project.services:
+                current = project.services[name]
+                current.data = merge_service(current.data, svc)
+            else:
+                current = Service(name=name, data=dict(svc))
+                project.services[name] = current
+            if name in nodes:
+                current.defs.append(ServiceDef(cf, nodes[name]))
+        for name, net in (untag(cf.data.get("networks")) or {}).items():
+            name = str(name)
+            net = untag(net)
+            prev = project.networks.get(name)
+            if isinstance(prev, dict) and isinstance(net, dict):
+                merged = dict(prev)
+                merged.update(net)
+                project.networks[name] = merged
+            else:
+                project.networks[name] = net if net is not None or name not in project.networks else prev
+        _include(project, cf, max_bytes, cache)
+    for svc in list(project.services.values()):
+        _resolve_extends(project, svc, max_bytes, cache, depth=0)
+    return project
+
+
+def _load_extra(project: Project, path: str, max_bytes: int, cache: dict[str, ComposeFile]) -> ComposeFile | None:
+    real = os.path.realpath(path)
+    if real in cache:
+        return cache[real]
+    for cf in project.files:
+        if cf.source.real_path == real:
+            return cf
+    if not _inside(real, project.directory) or not os.path.isfile(real):
+        return None
+    try:
+        cf = load_file(path, max_bytes, editable=False)
+    except InputError:
+        return None
+    cache[real] = cf
+    project.extra_files.append(cf)
+    return cf
+
+
+def _include(project: Project, cf: ComposeFile, max_bytes: int, cache: dict[str, ComposeFile]) -> None:
+    entries = untag(cf.data.get("include")) or []
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        entry = untag(entry)
+        paths: list[str] = []
+        if isinstance(entry, str):
+            paths = [entry]
+        elif isinstance(entry, dict):
+            p = untag(entry.get("path"))
+            paths = [p] if isinstance(p, str) else [x for x in p if isinstance(x, str)] if isinstance(p, list) else []
+        for p in paths:
+            inc = _load_extra(project, os.path.join(cf.directory, p), max_bytes, cache)
+            if inc is None:
+                continue
+            for name, svc in (untag(inc.data.get("services")) or {}).items():
+                name = str(name)
+                if name not in project.services:
+                    project.services[name] = Service(
+                        name=name, data=dict(untag(svc) or {}), readonly_reason=f"defined in included file {p}"
+                    )
+            for name, net in (untag(inc.data.get("networks")) or {}).items():
+                project.networks.setdefault(str(name), untag(net))
+
+
+def _resolve_extends(project: Project, svc: Service, max_bytes: int, cache: dict[str, ComposeFile], depth: int) -> None:
+    src = _extends_source(svc.data)
+    if src is None or depth > 10:
+        return
+    base_name, base_file = src
+    base: dict | None = None
+    where = ""
+    if base_file is None:
+        other = project.services.get(base_name)
+        if other is not None and other is not svc:
+            _resolve_extends(project, other, max_bytes, cache, depth + 1)
+            base = other.data
+            where = f"service {base_name}"
+    else:
+        origin = svc.defs[0].file.directory if svc.defs else project.directory
+        cf = _load_extra(project, os.path.join(origin, base_file), max_bytes, cache)
+        if cf is not None:
+            base = untag((untag(cf.data.get("services")) or {}).get(base_name))
+            where = f"service {base_name} in {base_file}"
+    if not isinstance(base, dict):
+        return
+    own = {k: v for k, v in svc.data.items() if k != "extends"}
+    merged = merge_service({k: v for k, v in base.items() if k not in ("extends",)}, own)
+    for key in base:
+        if key not in own:
+            svc.inherited[key] = where
+    merged["extends"] = svc.data["extends"]
+    svc.data = merged

@@ -1,0 +1,289 @@
+"""Who must still reach whom: dependencies between services, each with its evidence.
+
+Sources, in the order they are read: ``depends_on`` (both forms), ``links``, ``network_mode:
+service:X`` / ``container:X``, the service's own ``x-compose-harden: {talks-to: [...]}``; other
+services' hostnames (names, container names, hostnames, network and link aliases) in environment
+values, ``env_file`` files, ``command``, ``entrypoint``, healthchecks and labels; proxies that route
+by discovery (Traefik / caddy-docker-proxy labels, nginx-proxy ``VIRTUAL_HOST``); configuration files
+mounted from the project (nginx, HAProxy, Caddy, Prometheus, ...); the source in a service's build
+context; admin tools, exporters and metrics scrapers, which reach what they serve even when nothing
+in the file says so. A missed dependency breaks a stack and an extra one only costs isolation, so
+whenever the evidence is ambiguous the dependency is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from hardener.classify import Tier, build_context, service_options
+from hardener.compose import Project, as_mapping, untag
+from hardener.interpolate import interpolate
+from hardener.scan import FileReader, env_files, mounted_texts, read_env_file_safe, scan_context
+
+PROXY_LABEL_PREFIXES = ("traefik.", "caddy")
+
+
+@dataclass
+class Dependency:
+    src: str
+    dst: str
+    evidence: list[str] = field(default_factory=list)
+    kind: str = "declared"  # declared | hostname | proxy | config | source | role | namespace | assumed | override
+
+
+@dataclass
+class Analysis:
+    tiers: dict[str, Tier]
+    deps: dict[tuple[str, str], Dependency] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)  # network-namespace owner of each service
+    source: dict[str, str] = field(default_factory=dict)  # build-context scan status per built service
+    traefik_network: dict[str, str] = field(default_factory=dict)  # service -> traefik.docker.network value
+    hostnames: dict[str, str] = field(default_factory=dict)  # hostname (lower case) -> service
+    assumed: dict[str, str] = field(default_factory=dict)  # service -> why it keeps access to data stores
+
+    def add(self, src: str, dst: str, evidence: str, kind: str) -> None:
+        if src == dst:
+            return
+        dep = self.deps.get((src, dst))
+        if dep is None:
+            self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind)
+        elif evidence not in dep.evidence:
+            dep.evidence.append(evidence)
+
+    def of(self, name: str) -> list[Dependency]:
+        return [d for (s, _), d in self.deps.items() if s == name]
+
+
+def _boundary_regex(names: list[str], strong: bool) -> re.Pattern | None:
+    if not names:
+        return None
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    end = r"(?![\w\-]|\.\w)"
+    if not strong:
+        return re.compile(r"(?<![\w.\-$])(" + alt + ")" + end, re.I)
+    # Source code: only host-shaped uses (URLs, host:port, user@host, "host" strings, host=...).
+    return re.compile(r"(?:://|@|['\"`]|\bhost\w*\s*[=:]\s*['\"]?)(" + alt + r")(?=:\d|['\"`/?]|[\s;,)\]}]|$)", re.I)
+
+
+class HostnameMatcher:
+    def __init__(self, hostnames: dict[str, str]):
+        self.hostnames = hostnames
+        names = list(hostnames)
+        self.loose = _boundary_regex(names, strong=False)
+        self.strong = _boundary_regex(names, strong=True)
+
+    def find(self, text: str, strong: bool = False) -> list[tuple[str, str]]:
+        """(hostname as written, service) pairs found in text."""
+        rx = self.strong if strong else self.loose
+        if rx is None or not text:
+            return []
+        out = []
+        for m in rx.finditer(text):
+            word = m.group(1)
+            svc = self.hostnames.get(word.lower())
+            if svc:
+                out.append((word, svc))
+        return out
+
+
+def _hostnames(project: Project, env: dict[str, str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name, svc in project.services.items():
+        names.setdefault(name.lower(), name)
+    for name, svc in project.services.items():
+        data = svc.data
+        for key in ("container_name", "hostname"):
+            v = untag(data.get(key))
+            if isinstance(v, str) and v.strip():
+                names.setdefault(interpolate(v, env).strip().lower(), name)
+        nets = untag(data.get("networks"))
+        if isinstance(nets, dict):
+            for cfg in nets.values():
+                cfg = untag(cfg)
+                if isinstance(cfg, dict):
+                    for alias in untag(cfg.get("aliases")) or []:
+                        if isinstance(alias, str):
+                            names.setdefault(interpolate(alias, env).lower(), name)
+        for link in untag(data.get("links")) or []:
+            if isinstance(link, str) and ":" in link:
+                target, alias = link.split(":", 1)
+                if target in project.services:
+                    names.setdefault(alias.lower(), target)
+    return {k: v for k, v in names.items() if k}
+
+
+def _texts(data: dict, env: dict[str, str]) -> list[tuple[str, str]]:
+    """(where, text) pairs of a service's own values that may name other services."""
+    out: list[tuple[str, str]] = []
+    for k, v in as_mapping(data.get("environment")).items():
+        if v is None:  # "- NAME" takes its value from the environment Compose reads (.env here)
+            v = env.get(k)
+        if v is not None:
+            out.append((f"environment {k}", str(v)))
+    for key in ("command", "entrypoint"):
+        v = untag(data.get(key))
+        if isinstance(v, list):
+            out.extend((key, str(untag(x))) for x in v)
+        elif v is not None:
+            out.append((key, str(v)))
+    hc = untag(data.get("healthcheck"))
+    if isinstance(hc, dict):
+        test = untag(hc.get("test"))
+        if isinstance(test, list):
+            out.extend(("healthcheck", str(untag(x))) for x in test)
+        elif test is not None:
+            out.append(("healthcheck", str(test)))
+    for k, v in as_mapping(data.get("labels")).items():
+        if v is not None:
+            out.append((f"label {k}", str(v)))
+    return out
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def namespace_target(project: Project, data: dict) -> tuple[str, str] | None:
+    """(kind, service) for ``network_mode: service:X`` / ``container:X`` pointing into the project."""
+    mode = untag(data.get("network_mode"))
+    if not isinstance(mode, str):
+        return None
+    if mode.startswith("service:"):
+        target = mode[8:]
+        return ("service", target) if target in project.services else None
+    if mode.startswith("container:"):
+        cname = mode[10:]
+        for name, svc in project.services.items():
+            if untag(svc.data.get("container_name")) == cname or name == cname:
+                return "container", name
+    return None
+
+
+def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None = None) -> Analysis:
+    env = project.env
+    a = Analysis(tiers=tiers)
+    reader = reader or FileReader(project.directory)
+    a.hostnames = _hostnames(project, env)
+    matcher = HostnameMatcher(a.hostnames)
+    services = project.services
+
+    for name, svc in services.items():
+        data = svc.data
+        base = svc.defs[0].file.directory if svc.defs else project.directory
+        deps_on = untag(data.get("depends_on"))
+        for d in (list(as_mapping(deps_on)) if deps_on else []):
+            if d in services:
+                a.add(name, d, "depends_on", "declared")
+        for link in untag(data.get("links")) or []:
+            target = str(link).split(":", 1)[0]
+            if target in services:
+                a.add(name, target, "links", "declared")
+        ns = namespace_target(project, data)
+        if ns:
+            a.add(name, ns[1], f"network_mode {ns[0]}:{ns[1]}", "namespace")
+        for t in untag(service_options(data).get("talks-to")) or []:
+            if isinstance(t, str) and t in services:
+                a.add(name, t, "x-compose-harden talks-to", "override")
+        for where, text in _texts(data, env):
+            for word, dst in matcher.find(interpolate(text, env)) + matcher.find(text):
+                a.add(name, dst, f"{where} names '{word}'", "hostname")
+        for path in env_files(data, base):
+            values = read_env_file_safe(path, reader)
+            for k, v in (values or {}).items():
+                for word, dst in matcher.find(v):
+                    a.add(name, dst, f"env_file {os.path.relpath(path, project.directory)}: {k} names '{word}'", "hostname")
+        for path, text in mounted_texts(reader, data, base, env):
+            for word, dst in matcher.find(text):
+                a.add(name, dst, f"mounted config {os.path.relpath(path, project.directory)} names '{word}'", "config")
+        labels = as_mapping(data.get("labels"))
+        tn = labels.get("traefik.docker.network")
+        if isinstance(tn, str) and tn:
+            a.traefik_network[name] = interpolate(tn, env)
+
+    _proxies(project, a)
+    _roles(project, a)
+    _owners(project, a)
+    _sources(project, a, reader, matcher)
+    return a
+
+
+def _proxies(project: Project, a: Analysis) -> None:
+    proxies = [n for n, t in a.tiers.items() if "proxy-discovery" in t.flags]
+    if not proxies:
+        return
+    for name, svc in project.services.items():
+        labels = as_mapping(svc.data.get("labels"))
+        envs = as_mapping(svc.data.get("environment"))
+        why = None
+        if any(k.startswith(PROXY_LABEL_PREFIXES) or k.startswith("virtual.") for k in labels):
+            enabled = str(labels.get("traefik.enable", "true")).lower()
+            why = "routed by labels" if enabled != "false" or any(k.startswith("caddy") for k in labels) else None
+        if "VIRTUAL_HOST" in envs or "LETSENCRYPT_HOST" in envs:
+            why = "routed by VIRTUAL_HOST"
+        if why:
+            for p in proxies:
+                a.add(p, name, f"{why} of {name}", "proxy")
+
+
+def _roles(project: Project, a: Analysis) -> None:
+    """Admin tools reach data stores; exporters reach what they export; scrapers reach exporters."""
+    data_stores = [n for n, t in a.tiers.items() if t.tier == "data"]
+    exporters = [n for n, t in a.tiers.items() if "exporter" in t.flags]
+    for name, t in a.tiers.items():
+        if "admin" in t.flags:
+            same = [d for d in data_stores if t.family and a.tiers[d].family == t.family]
+            for d in same or data_stores:
+                a.add(name, d, f"admin tool ({t.info.key if t.info else 'admin'}) for {a.tiers[d].family or 'data stores'}", "role")
+        if "exporter" in t.flags and t.family:
+            for d in data_stores:
+                if a.tiers[d].family == t.family:
+                    a.add(name, d, f"exporter for {t.family}", "role")
+        if "scraper" in t.flags:
+            for e in exporters:
+                a.add(name, e, "scrapes exporters", "role")
+
+
+def _owners(project: Project, a: Analysis) -> None:
+    for name in project.services:
+        seen = {name}
+        cur = name
+        while True:
+            ns = namespace_target(project, project.services[cur].data)
+            if not ns or ns[1] in seen:
+                break
+            cur = ns[1]
+            seen.add(cur)
+        a.owner[name] = cur
+
+
+def _sources(project: Project, a: Analysis, reader: FileReader, matcher: HostnameMatcher) -> None:
+    data_stores = [n for n, t in a.tiers.items() if t.tier == "data"]
+    for name, svc in project.services.items():
+        ctx = build_context(svc.data)
+        if ctx is None:
+            continue
+        base = svc.defs[0].file.directory if svc.defs else project.directory
+        scan = scan_context(reader, interpolate(ctx, project.env), base)
+        found = False
+        for path, text in scan.files:
+            for word, dst in matcher.find(text, strong=True):
+                if dst != name:
+                    found = True
+                    a.add(name, dst, f"source {os.path.relpath(path, project.directory)} names '{word}'", "source")
+        a.source[name] = scan.status if not found else "found"
+        uses_data = any(a.tiers.get(d.dst) and a.tiers[d.dst].tier == "data" for d in a.of(name))
+        # Only application services are assumed to talk to data stores: a reverse proxy or web
+        # server built from source is not given a path to the databases on a guess.
+        if a.tiers[name].tier == "app" and not uses_data and scan.status != "scanned":
+            why = {
+                "missing": "its build context is not in the project",
+                "partial": "its build context is too large to read whole",
+                "remote": "its build context is remote",
+            }[scan.status]
+            if data_stores:
+                a.assumed[name] = f"built from source and {why}: no evidence either way"
+            for d in data_stores:
+                a.add(name, d, f"built from source, {why}: no evidence either way", "assumed")

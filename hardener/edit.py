@@ -1,0 +1,571 @@
+"""Realise a plan as text edits spliced into the original files.
+
+Each change is located with the composer's node marks and rendered in the indentation, quoting
+and line ending of the block it lands in; every other byte stays as it was. Keys that arrive
+through a merge key (``<<: *anchor``) are edited in the anchor when every user of the anchor gets
+the same change, and otherwise overridden per service. Nothing is written here: the result is
+the new text of each file, which the verifier checks before anything touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_users, untag
+from hardener.plan import ABSENT, Plan, ServicePlan
+from hardener.style import Style
+from hardener.textedit import Lines, Splice, apply, content_end, inline_comment
+
+
+class EditError(Exception):
+    """The change cannot be written into this file's shape (reported, file refused)."""
+
+
+@dataclass
+class FileEdit:
+    file: ComposeFile
+    new_text: str
+    notes: list[str] = field(default_factory=list)
+    touched_anchors: set[str] = field(default_factory=set)  # top-level keys holding edited anchors
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text != self.file.source.text
+
+
+class FileEditor:
+    def __init__(self, cf: ComposeFile):
+        self.cf = cf
+        self.text = cf.source.text
+        self.nl = cf.source.newline
+        self.lines = Lines(self.text)
+        self.style = Style(cf.root, self.text, self.nl)
+        self.splices: list[Splice] = []
+        self.notes: list[str] = []
+        self.touched_anchors: set[str] = set()
+        self.inserts: dict[int, list[str]] = {}  # position -> rendered blocks, in order
+        self._order = 0
+
+    # --- low-level -----------------------------------------------------------------------------
+    def splice(self, start: int, end: int, text: str) -> None:
+        self._order += 1
+        self.splices.append(Splice(start, end, text, self._order))
+
+    def result(self) -> FileEdit:
+        return FileEdit(self.cf, apply(self.text, self.splices), self.notes, self.touched_anchors)
+
+    def key_line_prefix_ok(self, key: Node) -> bool:
+        ln = key.start_mark.line
+        return not self.text[self.lines.start(ln):key.start_mark.index].strip(" ")
+
+    def last_line(self, node: Node) -> int:
+        return self.lines.line_of(max(content_end(node, self.text) - 1, node.start_mark.index))
+
+    def join_lines(self, lines: list[str]) -> str:
+        return "".join(line + self.nl for line in lines)
+
+    def insert_after_line(self, line: int, lines: list[str]) -> None:
+        """Insert whole lines after ``line`` (keeps a missing final newline missing)."""
+        pos = self.lines.end(line)
+        if not self.lines.has_newline(line):
+            self.splice(pos, pos, self.nl + self.nl.join(lines))
+        else:
+            self.splice(pos, pos, self.join_lines(lines))
+
+    # --- rendering -----------------------------------------------------------------------------
+    def render_pair(self, key: str, value: Any, indent: int, step: int, seq_off: int, flow_lists: bool = False,
+                    quote_items: bool = False, item_quote: str | None = None) -> list[str]:
+        pad = " " * indent
+        k = self.style.scalar(key)
+        if isinstance(value, dict):
+            if not value:
+                return [f"{pad}{k}: {{}}"]
+            out = [f"{pad}{k}:"]
+            for ck, cv in value.items():
+                out.extend(self.render_pair(str(ck), cv, indent + step, step, seq_off))
+            return out
+        if isinstance(value, list):
+            items = [self.style.scalar(str(untag(v)) if not isinstance(untag(v), (bool, int)) else untag(v),
+                                       force_quote=quote_items, quote=item_quote) for v in value]
+            if not items:
+                return [f"{pad}{k}: []"]
+            if flow_lists:
+                return [f"{pad}{k}: [{', '.join(items)}]"]
+            return [f"{pad}{k}:"] + [f"{' ' * (indent + seq_off)}- {i}" for i in items]
+        if value is None:
+            return [f"{pad}{k}:"]
+        return [f"{pad}{k}: {self.style.scalar(value)}"]
+
+    # --- mapping operations --------------------------------------------------------------------
+    def mapping_indent(self, mapping: MappingNode) -> int:
+        if not mapping.value:
+            raise EditError("empty mapping")
+        return mapping.value[0][0].start_mark.column
+
+    def add_pair(self, mapping: MappingNode, key: str, value: Any, **kw: Any) -> None:
+        """Add ``key: value`` at the end of a block mapping."""
+        if mapping.flow_style:
+            raise EditError(f"cannot add '{key}' to a flow-style mapping on line {mapping.start_mark.line + 1}")
+        indent = self.mapping_indent(mapping)
+        step = self.style.block_mapping_step(mapping, indent)
+        seq_off = self.style.block_seq_offset(mapping)
+        lines = self.render_pair(key, value, indent, step, seq_off, **kw)
+        self.insert_after_line(self.last_line(mapping), lines)
+
+    def pair_span(self, loc: KeyLoc) -> tuple[int, int, list[str]]:
+        """Span of whole lines holding a key and its value, and the comments on them to keep."""
+        if not self.key_line_prefix_ok(loc.key):
+            raise EditError(f"cannot edit '{loc.key.value}' on line {loc.key.start_mark.line + 1}: not at the start of its line")
+        first = loc.key.start_mark.line
+        last = self.last_line(loc.value) if not _is_empty(loc.value) else first
+        last = max(last, first)
+        indent = loc.key.start_mark.column
+        kept: list[str] = []
+        for ln in range(first, last + 1):
+            content = self.lines.content(ln)
+            if self.lines.is_comment(ln):
+                kept.append(content)
+            else:
+                c = inline_comment(content)
+                if c:
+                    kept.append(" " * indent + c)
+        return self.lines.start(first), self.lines.end(last), kept
+
+    def replace_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
+        """Replace a key and its value with another pair (or delete it when key is None)."""
+        start, end, kept = self.pair_span(loc)
+        lines = list(kept)
+        if key is not None:
+            indent = loc.key.start_mark.column
+            step = self.style.block_mapping_step(loc.holder, indent)
+            seq_off = self.style.block_seq_offset(loc.holder)
+            lines += self.render_pair(key, value, indent, step, seq_off, **kw)
+        last_line = self.lines.line_of(end - 1) if end > start else self.lines.line_of(start)
+        if not self.lines.has_newline(last_line) and lines:
+            self.splice(start, end, self.nl.join(lines))
+        elif not self.lines.has_newline(last_line) and not lines:
+            # deleting the last line of a file without a final newline: drop the newline before it
+            self.splice(max(start - len(self.nl), 0), end, "")
+        else:
+            self.splice(start, end, self.join_lines(lines))
+
+    def set_scalar(self, node: ScalarNode, value: Any) -> None:
+        self.splice(node.start_mark.index, node.end_mark.index, self.style.scalar(value))
+
+    def replace_empty_value(self, loc: KeyLoc, child_lines_at: int, pairs: dict[str, Any]) -> None:
+        """``key:`` / ``key: ~`` / ``key: {}`` becomes ``key:`` followed by a block of pairs."""
+        colon = self.text.find(":", loc.key.end_mark.index)
+        vend = loc.value.end_mark.index
+        if colon < 0 or colon > vend and not _is_empty(loc.value):
+            raise EditError(f"cannot find ':' after '{loc.key.value}' on line {loc.key.start_mark.line + 1}")
+        if not _is_empty(loc.value) or vend > colon + 1:
+            tail = self.text[colon + 1:vend]
+            if tail.strip() not in ("", "~", "null", "Null", "NULL", "{}"):
+                raise EditError(f"unexpected value after '{loc.key.value}'")
+            self.splice(colon + 1, vend, "")
+        step = self.style.map_step
+        lines: list[str] = []
+        for k, v in pairs.items():
+            lines.extend(self.render_pair(k, v, child_lines_at, step, self.style.seq_offset))
+        self.insert_after_line(loc.key.start_mark.line, lines)
+
+    # --- sequences -----------------------------------------------------------------------------
+    def edit_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool = False) -> None:
+        """Remove items (by index) and append scalar items to a list."""
+        if node.flow_style:
+            self.edit_flow_list(node, remove, add, quote)
+            return
+        if not node.value:
+            raise EditError("empty block sequence")
+        for idx in remove:
+            item = node.value[idx]
+            if not isinstance(item, ScalarNode):
+                raise EditError(f"cannot remove a non-scalar item on line {item.start_mark.line + 1}")
+            ln = item.start_mark.line
+            content = self.lines.content(ln)
+            prefix = self.text[self.lines.start(ln):item.start_mark.index]
+            if prefix.strip() != "-":
+                raise EditError(f"cannot remove the item on line {ln + 1}: it shares its line")
+            c = inline_comment(content)
+            repl = self.join_lines([" " * prefix.index("-") + c]) if c else ""
+            self.splice(self.lines.start(ln), self.lines.end(ln), repl)
+        if add:
+            first = node.value[0]
+            ln0 = first.start_mark.line
+            prefix = self.text[self.lines.start(ln0):first.start_mark.index]
+            if prefix.strip() != "-":
+                prefix = " " * node.start_mark.column + "- "
+            q = _quote_of(node)
+            items = [prefix + self.style.scalar(a, force_quote=quote, quote=q) for a in add]
+            self.insert_after_line(self.last_line(node), items)
+
+    def edit_flow_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool) -> None:
+        start, end = node.start_mark.index, node.end_mark.index
+        body = self.text[start:end]
+        q = _quote_of(node)
+        if "#" in body or "\n" in body:
+            if remove:
+                raise EditError(f"cannot remove items from the multi-line flow list on line {node.start_mark.line + 1}")
+            close = body.rstrip().rfind("]")
+            inner = body[1:close].rstrip()
+            sep = ", " if inner.strip() else ""
+            self.splice(start + 1 + len(inner), start + 1 + len(inner),
+                        sep + ", ".join(self.style.scalar(a, force_quote=quote, quote=q) for a in add))
+            return
+        items = [self.text[i.start_mark.index:i.end_mark.index] for k, i in enumerate(node.value) if k not in remove]
+        items += [self.style.scalar(a, force_quote=quote, quote=q) for a in add]
+        inner = body[1:-1]
+        pad = " " if inner.startswith(" ") and inner.strip() else ""
+        self.splice(start, end, "[" + pad + ", ".join(items) + pad + "]")
+
+    # --- mapping entries (networks in mapping form, network definitions) ------------------------
+    def edit_map_entries(self, node: MappingNode, remove: list[str], add: dict[str, Any]) -> None:
+        if node.flow_style:
+            start, end = node.start_mark.index, node.end_mark.index
+            body = self.text[start:end]
+            if "#" in body or "\n" in body:
+                raise EditError(f"cannot edit the multi-line flow mapping on line {node.start_mark.line + 1}")
+            pairs = [self.text[k.start_mark.index:content_end(v, self.text)] if not _is_empty(v) else str(k.value) + ":"
+                     for k, v in node.value if str(k.value) not in remove]
+            for k, v in add.items():
+                pairs.append(f"{self.style.scalar(k)}: {_flow(v, self.style)}" if v is not None else f"{self.style.scalar(k)}:")
+            pad = " " if body[1:2] == " " else ""
+            self.splice(start, end, "{" + pad + ", ".join(pairs) + pad + "}")
+            return
+        for k, v in node.value:
+            if str(k.value) in remove:
+                self.replace_pair(KeyLoc(k, v, node), None, None)
+        if add:
+            indent = self.mapping_indent(node)
+            step = self.style.block_mapping_step(node, indent)
+            empty_style = "null"
+            for k, v in node.value:
+                if isinstance(v, MappingNode) and v.flow_style and not v.value:
+                    empty_style = "{}"
+            lines: list[str] = []
+            for k, v in add.items():
+                if v is None and empty_style == "{}":
+                    lines.append(f"{' ' * indent}{self.style.scalar(k)}: {{}}")
+                else:
+                    lines.extend(self.render_pair(k, v, indent, step, self.style.seq_offset))
+            self.insert_after_line(self.last_line(node), lines)
+
+    def set_internal(self, loc: KeyLoc) -> None:
+        """Make a network definition ``internal: true``."""
+        value = loc.value
+        indent = loc.key.start_mark.column
+        if isinstance(value, MappingNode) and not value.flow_style and value.value:
+            own = find_key(value, "internal")
+            if own and not own.via_merge and isinstance(own.value, ScalarNode):
+                self.set_scalar(own.value, True)
+            else:
+                self.add_pair(value, "internal", True)
+            return
+        if isinstance(value, MappingNode) and value.flow_style and value.value:
+            own = find_key(value, "internal")
+            if own and isinstance(own.value, ScalarNode):
+                self.set_scalar(own.value, True)
+                return
+            close = self.text.rfind("}", value.start_mark.index, value.end_mark.index)
+            inner = self.text[value.start_mark.index + 1:close]
+            pad = " " if inner.endswith(" ") else ""
+            self.splice(close - len(pad), close - len(pad), ", internal: true")
+            return
+        if _is_empty(value) or (isinstance(value, MappingNode) and not value.value):
+            parent_step = self.style.block_mapping_step(loc.holder, indent) if isinstance(loc.holder, MappingNode) else self.style.map_step
+            self.replace_empty_value(loc, indent + parent_step, {"internal": True})
+            return
+        raise EditError(f"cannot mark network '{loc.key.value}' internal: unexpected value on line {loc.key.start_mark.line + 1}")
+
+    # --- the root mapping ----------------------------------------------------------------------
+    def add_top_level(self, key: str, value: dict[str, Any]) -> None:
+        root = self.cf.root
+        indent = root.value[0][0].start_mark.column if root.value else 0
+        step = self.style.map_step
+        last = self.last_line(root)
+        # skip comment lines that belong to the last block (indented deeper than top-level keys)
+        ln = last + 1
+        after = last
+        while ln < len(self.lines):
+            if self.lines.is_blank(ln):
+                ln += 1
+                continue
+            if self.lines.is_comment(ln) and self.lines.indent(ln) > indent:
+                after = ln
+                ln += 1
+                continue
+            break
+        lines = self.render_pair(key, value, indent, step, self.style.seq_offset)
+        if self.blank_between_top_level():
+            lines = [""] + lines
+        self.insert_after_line(after, lines)
+
+    def blank_between_top_level(self) -> bool:
+        root = self.cf.root
+        for k, _ in root.value[1:]:
+            ln = k.start_mark.line
+            if ln > 0 and self.lines.is_blank(ln - 1):
+                return True
+        return False
+
+
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag.endswith(":null")
+
+
+def _quote_of(node: SequenceNode) -> str | None:
+    for item in node.value:
+        if isinstance(item, ScalarNode) and item.style in ("'", '"'):
+            return item.style
+    return None
+
+
+def _flow(value: Any, style: Style) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{style.scalar(str(k))}: {_flow(v, style)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v, style) for v in value) + "]"
+    return style.scalar(value)
+
+
+# --- plan -> edits ------------------------------------------------------------------------------
+
+
+class ProjectEditor:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.project = plan.project
+        self.editors: dict[int, FileEditor] = {}
+        self.anchor_done: set[int] = set()
+
+    def editor(self, cf: ComposeFile) -> FileEditor:
+        ed = self.editors.get(id(cf))
+        if ed is None:
+            ed = FileEditor(cf)
+            self.editors[id(cf)] = ed
+        return ed
+
+    def run(self) -> list[FileEdit]:
+        for sp in self.plan.changed_services():
+            self.edit_service(sp)
+        self.edit_networks()
+        return [self.editor(cf).result() for cf in self.project.files if id(cf) in self.editors]
+
+    # services -----------------------------------------------------------------------------------
+    def edit_service(self, sp: ServicePlan) -> None:
+        svc = self.project.services[sp.name]
+        if not svc.defs:
+            raise EditError(f"service {sp.name} is not defined in an editable file")
+        keys = sp.changed_keys
+        mode_defs = [(d, find_key(d.node, "network_mode")) for d in svc.defs]
+        mode_defs = [(d, loc) for d, loc in mode_defs if loc is not None]
+        net_defs = [(d, find_key(d.node, "networks")) for d in svc.defs]
+        net_defs = [(d, loc) for d, loc in net_defs if loc is not None]
+        replaced_mode = False
+        if "network_mode" in keys and sp.after["network_mode"] is ABSENT:
+            for i, (d, loc) in enumerate(mode_defs):
+                last = i == len(mode_defs) - 1
+                with_networks = last and "networks" in keys and not net_defs and sp.after["networks"] is not ABSENT
+                self.remove_mode(svc, sp, d.file, loc, replace_with=sp.after["networks"] if with_networks else ABSENT)
+                replaced_mode = replaced_mode or with_networks
+        if "networks" in keys and not replaced_mode:
+            self.set_networks(svc, sp, net_defs)
+        if "ports" in keys:
+            self.add_ports(svc, sp)
+
+    def flow_networks(self, ed: FileEditor) -> bool:
+        for cf_svc in ed.cf.service_nodes().values():
+            loc = find_key(cf_svc, "networks")
+            if loc and isinstance(loc.value, SequenceNode):
+                return bool(loc.value.flow_style)
+        return False
+
+    def remove_mode(self, svc: Service, sp: ServicePlan, cf: ComposeFile, loc: KeyLoc, replace_with: Any) -> None:
+        ed = self.editor(cf)
+        nets_kw = {"flow_lists": self.flow_networks(ed)}
+        if not loc.via_merge:
+            if replace_with is ABSENT:
+                ed.replace_pair(loc, None, None)
+            else:
+                ed.replace_pair(loc, "networks", replace_with, **nets_kw)
+            return
+        # network_mode arrives through a merge key: edit the anchor; services that keep the value
+        # get it written explicitly (YAML cannot remove a merged key per service).
+        anchor = loc.holder
+        users = self.anchor_users(cf, anchor)
+        if id(anchor) not in self.anchor_done:
+            self.anchor_done.add(id(anchor))
+            ed.replace_pair(loc, None, None)
+            self.note_anchor(ed, anchor)
+            keepers = [u for u in users if u != svc.name and not self.plan.services[u].changed_keys]
+            keepers = [u for u in keepers if self.plan.services[u].after.get("network_mode") is not ABSENT]
+            for u in keepers:
+                node = cf.service_nodes()[u]
+                own = find_key(node, "network_mode")
+                if own is None or own.via_merge:
+                    ed.add_pair(node, "network_mode", untag(loc.value.value) if isinstance(loc.value, ScalarNode) else "host")
+                    ed.notes.append(f"{u}: network_mode kept by writing it on the service (anchor edited)")
+            ed.notes.append(
+                f"network_mode removed from the anchor on line {anchor.start_mark.line + 1} (used by {', '.join(users)})"
+            )
+        if replace_with is not ABSENT:
+            node = self.service_node(cf, svc.name)
+            ed.add_pair(node, "networks", replace_with, **nets_kw)
+
+    def anchor_users(self, cf: ComposeFile, anchor: MappingNode) -> list[str]:
+        nodes = cf.service_nodes()
+        by_id = {id(n): name for name, n in nodes.items()}
+        users = []
+        if id(anchor) in by_id:
+            users.append(by_id[id(anchor)])
+        for u in merge_users(cf.root, anchor):
+            if id(u) not in by_id:
+                raise EditError(f"the anchor on line {anchor.start_mark.line + 1} is merged into something other than a service")
+            users.append(by_id[id(u)])
+        return users
+
+    def note_anchor(self, ed: FileEditor, anchor: MappingNode) -> None:
+        for k, v in ed.cf.root.value:
+            if v is anchor or (isinstance(v, MappingNode) and _contains(v, anchor)):
+                ed.touched_anchors.add(str(k.value))
+
+    def service_node(self, cf: ComposeFile, name: str) -> MappingNode:
+        node = cf.service_nodes().get(name)
+        if node is None:
+            raise EditError(f"service {name} not found in {cf.path}")
+        return node
+
+    def set_networks(self, svc: Service, sp: ServicePlan, net_defs: list) -> None:
+        final = sp.after["networks"]
+        if final is ABSENT:
+            for d, loc in net_defs:
+                self.editor(d.file).replace_pair(loc, None, None) if not loc.via_merge else None
+            return
+        final_names = list(final) if isinstance(final, dict) else [str(untag(x)) for x in final]
+        if not net_defs:
+            d = svc.defs[0]
+            ed = self.editor(d.file)
+            ed.add_pair(d.node, "networks", final, flow_lists=self.flow_networks(ed))
+            return
+        # Remove what goes from every file that lists it; add what is new in the first file.
+        added = False
+        for d, loc in net_defs:
+            ed = self.editor(d.file)
+            value = loc.value
+            if loc.via_merge:
+                users = self.anchor_users(d.file, loc.holder)
+                same = all(
+                    self.plan.services[u].after.get("networks") == final for u in users
+                )
+                if same and id(loc.holder) not in self.anchor_done:
+                    self.anchor_done.add(id(loc.holder))
+                    self.note_anchor(ed, loc.holder)
+                    ed.notes.append(f"networks changed in the anchor on line {loc.holder.start_mark.line + 1} (same for {', '.join(users)})")
+                elif same:
+                    added = True
+                    continue
+                else:
+                    ed.add_pair(self.service_node(d.file, svc.name), "networks", final, flow_lists=self.flow_networks(ed))
+                    ed.notes.append(f"{svc.name}: networks overridden on the service (the anchor's users differ)")
+                    added = True
+                    continue
+            if isinstance(value, SequenceNode):
+                names = [str(untag(i.value)) if isinstance(i, ScalarNode) else None for i in value.value]
+                remove = [i for i, n in enumerate(names) if n is not None and n not in final_names]
+                add = [] if added else [n for n in final_names if n not in _all_names(net_defs)]
+                ed.edit_list(value, remove, add)
+            elif isinstance(value, MappingNode):
+                present = [str(k.value) for k, _ in value.value]
+                remove = [n for n in present if n not in final_names]
+                add = {} if added else {n: None for n in final_names if n not in _all_names(net_defs)}
+                ed.edit_map_entries(value, remove, add)
+            elif _is_empty(value):
+                ed.replace_pair(loc, "networks", final)
+            else:
+                raise EditError(f"cannot edit networks of {svc.name}: unexpected value")
+            added = True
+
+    def add_ports(self, svc: Service, sp: ServicePlan) -> None:
+        final = sp.after["ports"]
+        before = sp.before["ports"]
+        new = final[len(before):] if isinstance(before, list) else list(final)
+        port_defs = [(d, find_key(d.node, "ports")) for d in svc.defs]
+        port_defs = [(d, loc) for d, loc in port_defs if loc is not None]
+        for d, loc in reversed(port_defs):
+            ed = self.editor(d.file)
+            if loc.via_merge:
+                ed.add_pair(self.service_node(d.file, svc.name), "ports", final, quote_items=True)
+                ed.notes.append(f"{svc.name}: ports overridden on the service (they came from an anchor)")
+                return
+            if isinstance(loc.value, SequenceNode):
+                if not loc.value.value and not loc.value.flow_style:
+                    raise EditError("empty block ports list")
+                ed.edit_list(loc.value, [], new, quote=True)
+                return
+            if _is_empty(loc.value):
+                ed.replace_pair(loc, "ports", final, quote_items=True)
+                return
+        d = svc.defs[0]
+        self.editor(d.file).add_pair(d.node, "ports", final, quote_items=True)
+
+    # networks at the top level -------------------------------------------------------------------
+    def edit_networks(self) -> None:
+        created = {n: np_.definition for n, np_ in self.plan.networks.items() if np_.create}
+        internal = [n for n, np_ in self.plan.networks.items() if np_.set_internal]
+        files = self.project.files
+        for name in internal:
+            holders = [(cf, find_key(cf.top_value_node("networks"), name)) for cf in files]
+            holders = [(cf, loc) for cf, loc in holders if loc is not None]
+            if not holders:
+                raise EditError(f"network {name} is not defined in an editable file")
+            cf, loc = holders[-1]
+            self.editor(cf).set_internal(loc)
+        if not created:
+            return
+        target = next((cf for cf in files if find_key(cf.root, "networks")), files[0])
+        ed = self.editor(target)
+        loc = find_key(target.root, "networks")
+        if loc is None:
+            ed.add_top_level("networks", created)
+        elif isinstance(loc.value, MappingNode) and loc.value.value:
+            ed.edit_map_entries(loc.value, [], created)
+        elif _is_empty(loc.value) or (isinstance(loc.value, MappingNode) and not loc.value.value):
+            indent = loc.key.start_mark.column
+            ed.replace_empty_value(loc, indent + ed.style.map_step, created)
+        else:
+            raise EditError("top-level networks has an unexpected shape")
+
+
+def _all_names(net_defs: list) -> set[str]:
+    out: set[str] = set()
+    for _, loc in net_defs:
+        v = loc.value
+        if isinstance(v, SequenceNode):
+            out.update(str(i.value) for i in v.value if isinstance(i, ScalarNode))
+        elif isinstance(v, MappingNode):
+            out.update(str(k.value) for k, _ in v.value)
+    return out
+
+
+def _contains(node: Node, target: Node) -> bool:
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if n is target:
+            return True
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, MappingNode):
+            stack.extend(v for _, v in n.value)
+        elif isinstance(n, SequenceNode):
+            stack.extend(n.value)
+    return False
+
+
+def realise(plan: Plan) -> list[FileEdit]:
+    return ProjectEditor(plan).run()

@@ -1,0 +1,128 @@
+"""``network_mode: host``: is it justified, and which ports must be published when it goes.
+
+Justified means a comment on or directly above the ``network_mode`` line,
+``# compose-harden: allow host-network -- <reason>``, or ``x-compose-harden: {allow:
+[host-network], reason: ...}`` on the service. A marker without a reason does not justify.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hardener.classify import Tier, service_options
+from hardener.compose import as_mapping, untag
+from hardener.interpolate import interpolate
+from hardener.knowledge import Port
+from hardener import ports as portspec
+
+MARKER = re.compile(r"#.*?compose-harden:\s*allow\s+host-network\b(?:\s*--\s*(?P<reason>\S.*?))?\s*$")
+
+
+@dataclass
+class Justification:
+    justified: bool
+    reason: str | None
+    where: str  # "comment" | "x-compose-harden" | ""
+    marker_without_reason: bool = False
+
+
+def comment_justification(lines: list[str], key_line: int) -> Justification:
+    """Look at the ``network_mode`` line (0-based index) and the comment lines directly above it."""
+    candidates = [lines[key_line]] if key_line < len(lines) else []
+    i = key_line - 1
+    while i >= 0 and lines[i].lstrip().startswith("#"):
+        candidates.append(lines[i])
+        i -= 1
+    bare = False
+    for text in candidates:
+        m = MARKER.search(text.rstrip("\r"))
+        if m:
+            if m.group("reason"):
+                return Justification(True, m.group("reason"), "comment")
+            bare = True
+    return Justification(False, None, "", marker_without_reason=bare)
+
+
+def option_justification(data: dict) -> Justification:
+    opts = service_options(data)
+    allow = untag(opts.get("allow"))
+    allow = [allow] if isinstance(allow, str) else allow if isinstance(allow, list) else []
+    if "host-network" in [untag(a) for a in allow]:
+        reason = untag(opts.get("reason"))
+        if isinstance(reason, str) and reason.strip():
+            return Justification(True, reason.strip(), "x-compose-harden")
+        return Justification(False, None, "", marker_without_reason=True)
+    return Justification(False, None, "")
+
+
+_URL_PORT = re.compile(r"\b(?:https?|tcp|grpc|ws)://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|\$\{?HOSTNAME\}?)?:(\d{2,5})\b")
+_FLAG_PORT = re.compile(
+    r"--(?:port|http-port|https-port|web-port|listen-port|server\.port|http\.port)[= ](\d{2,5})\b"
+    r"|--(?:web\.listen-address|listen-address|listen|bind|address|addr|http-addr|http\.addr|listen-addr)[= ]\S*?:(\d{2,5})\b"
+)
+_ENV_PORT_KEYS = re.compile(r"^(?:PORT|(?:WEB|WEBUI|WEB_UI|HTTP|HTTPS|LISTEN|SERVER|APP|UI|API)_PORT)$", re.I)
+_ENV_ADDR_KEYS = re.compile(r"LISTEN|BIND", re.I)
+
+
+@dataclass
+class PortDiscovery:
+    ports: list[tuple[Port, str]]  # port and where it was found
+
+    def numbers(self) -> list[Port]:
+        return [p for p, _ in self.ports]
+
+
+def discover_ports(data: dict, tier: Tier, env: dict[str, str]) -> PortDiscovery:
+    found: list[tuple[Port, str]] = []
+
+    def add(port: Port | None, where: str) -> None:
+        if port and 0 < port.number < 65536 and all(p != port for p, _ in found):
+            found.append((port, where))
+
+    for e in untag(data.get("expose")) or []:
+        s = portspec.parse(interpolate(str(untag(e)), env))
+        if s and s.target:
+            add(Port(s.target, s.protocol), "expose")
+    texts: list[tuple[str, str]] = []
+    hc = untag(data.get("healthcheck"))
+    if isinstance(hc, dict):
+        test = untag(hc.get("test"))
+        texts.append(("healthcheck", " ".join(str(untag(t)) for t in test) if isinstance(test, list) else str(test or "")))
+    for key in ("command", "entrypoint"):
+        v = untag(data.get(key))
+        if v is not None:
+            texts.append((key, " ".join(str(untag(x)) for x in v) if isinstance(v, list) else str(v)))
+    for where, text in texts:
+        text = interpolate(text, env)
+        for m in _URL_PORT.finditer(text):
+            add(Port(int(m.group(1))), f"{where} URL")
+        for m in _FLAG_PORT.finditer(text):
+            add(Port(int(m.group(1) or m.group(2))), f"{where} flag")
+    for k, v in as_mapping(data.get("environment")).items():
+        if v is None:
+            continue
+        v = interpolate(str(v), env).strip()
+        if _ENV_PORT_KEYS.match(k) and v.isdigit():
+            add(Port(int(v)), f"environment {k}")
+        elif _ENV_ADDR_KEYS.search(k):
+            m = re.search(r":(\d{2,5})$", v)
+            if m:
+                add(Port(int(m.group(1))), f"environment {k}")
+    if not found:
+        for p in tier.default_ports:
+            add(p, f"image default for {tier.info.key if tier.info else 'the image'}")
+    return PortDiscovery(found)
+
+
+def already_published(data: dict) -> set[Port]:
+    out = set()
+    for s in portspec.specs(data.get("ports")):
+        if s.target:
+            out.add(Port(s.target, s.protocol))
+    return out
+
+
+def port_entry(port: Port) -> str:
+    return f"{port.number}:{port.number}/udp" if port.protocol == "udp" else f"{port.number}:{port.number}"
+

@@ -1,0 +1,154 @@
+"""Tables of knowledge: images, well-known ports and names, loaded from ``hardener/data/*.tsv``.
+
+The tables are data, not code: add a row to teach the tool an image. See the header of each file
+for its columns.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+TIERS = ("edge", "app", "data")
+FLAGS = frozenset({"host-network", "admin", "exporter", "proxy-discovery", "scraper"})
+
+
+@dataclass(frozen=True)
+class Port:
+    number: int
+    protocol: str = "tcp"
+
+    def __str__(self) -> str:
+        return f"{self.number}/udp" if self.protocol == "udp" else str(self.number)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    key: str  # the table row's image column (name or org/name)
+    tier: str
+    ports: tuple[Port, ...]
+    flags: frozenset[str]
+    family: str | None
+    note: str
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    port: Port
+    tier: str | None
+    family: str | None
+    note: str
+
+
+def parse_port(text: str) -> Port | None:
+    text = text.strip()
+    proto = "tcp"
+    if "/" in text:
+        text, proto = text.split("/", 1)
+    return Port(int(text), proto.lower()) if text.isdigit() else None
+
+
+def _rows(name: str, columns: int) -> list[list[str]]:
+    rows = []
+    with open(os.path.join(DATA_DIR, name), encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != columns:
+                raise ValueError(f"{name}:{lineno}: expected {columns} tab-separated columns, found {len(parts)}")
+            rows.append([p.strip() for p in parts])
+    return rows
+
+
+def _dash(value: str) -> str | None:
+    return None if value in ("", "-") else value
+
+
+@lru_cache(maxsize=None)
+def images() -> dict[str, ImageInfo]:
+    table: dict[str, ImageInfo] = {}
+    for image, tier, ports, flags, family, note in _rows("images.tsv", 6):
+        if tier not in TIERS:
+            raise ValueError(f"images.tsv: {image}: unknown tier {tier!r}")
+        flagset = frozenset(f for f in flags.split(",") if _dash(f.strip())) if _dash(flags) else frozenset()
+        unknown = flagset - FLAGS
+        if unknown:
+            raise ValueError(f"images.tsv: {image}: unknown flags {sorted(unknown)}")
+        plist = tuple(p for p in (parse_port(x) for x in ports.split(",")) if p) if _dash(ports) else ()
+        key = image.lower()
+        if key in table:
+            raise ValueError(f"images.tsv: duplicate image {image!r}")
+        table[key] = ImageInfo(key, tier, plist, flagset, _dash(family), note)
+    return table
+
+
+@lru_cache(maxsize=None)
+def ports() -> dict[Port, PortInfo]:
+    table = {}
+    for port, tier, family, note in _rows("ports.tsv", 4):
+        p = parse_port(port)
+        if p:
+            table[p] = PortInfo(p, _dash(tier), _dash(family), note)
+    return table
+
+
+@lru_cache(maxsize=None)
+def names() -> dict[str, tuple[str, str | None]]:
+    return {name.lower(): (tier, _dash(family)) for name, tier, family in _rows("names.tsv", 3)}
+
+
+def image_reference(ref: str) -> tuple[str | None, str]:
+    """(organisation, repository name) of an image reference, ignoring registry, tag and digest.
+
+    ``ghcr.io/immich-app/postgres:14@sha256:...`` -> ("immich-app", "postgres");
+    ``docker.io/valkey/valkey`` -> ("valkey", "valkey"); ``redis:7`` -> (None, "redis").
+    """
+    ref = ref.strip().split("@", 1)[0]
+    parts = [p for p in ref.split("/") if p]
+    if not parts:
+        return None, ""
+    last = parts[-1]
+    if ":" in last:
+        last = last.split(":", 1)[0]
+    org = parts[-2].lower() if len(parts) >= 2 else None
+    if org and len(parts) == 2 and ("." in org or ":" in org or org == "localhost"):
+        org = None  # "mcr.microsoft.com/azure-sql-edge": a registry, not an organisation
+    return org, last.lower()
+
+
+_WORD = re.compile(r"[-_.]+")
+
+
+def lookup_image(ref: str) -> tuple[ImageInfo | None, str]:
+    """The table row for an image reference, and how it matched ("" when it did not)."""
+    org, name = image_reference(ref)
+    if not name:
+        return None, ""
+    table = images()
+    if org and f"{org}/{name}" in table:
+        return table[f"{org}/{name}"], f"{org}/{name}"
+    if name in table:
+        return table[name], name
+    # "zulip-postgresql", "clickhouse-self-hosted-local", "raveberry-nginx": the last word that the
+    # table knows decides (X-exporter is an exporter, X-postgresql a database).
+    for word in reversed(_WORD.split(name)):
+        if word and word != name and word in table:
+            return table[word], f"{word} (a word of {name})"
+    return None, ""
+
+
+def lookup_name(name: str) -> tuple[str, str | None, str] | None:
+    """Tier and family for a service or build-context name, by the whole name or one of its words."""
+    table = names()
+    key = name.lower()
+    if key in table:
+        return (*table[key], key)
+    for word in reversed(_WORD.split(key)):
+        if word in table:
+            return (*table[word], word)
+    return None

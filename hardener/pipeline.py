@@ -1,0 +1,72 @@
+"""One project through the pipeline: load -> analyse -> plan -> edit -> verify.
+
+Nothing here writes or prints; the command line decides what to do with the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hardener.classify import classify_all
+from hardener.compose import ComposeFile, build_project, load_file, parse_source
+from hardener.deps import Analysis, analyse
+from hardener.edit import EditError, FileEdit, realise
+from hardener.errors import HardenError, InputError, VerifyError
+from hardener.plan import Finding, Plan, make_plan
+from hardener.scan import FileReader
+from hardener.source import DEFAULT_MAX_BYTES, Source
+from hardener.verify import verify
+
+
+@dataclass
+class Result:
+    paths: list[str]
+    files: list[ComposeFile] = field(default_factory=list)
+    plan: Plan | None = None
+    edits: list[FileEdit] = field(default_factory=list)
+    error: HardenError | None = None
+
+    @property
+    def changed_edits(self) -> list[FileEdit]:
+        return [e for e in self.edits if e.changed]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.plan.findings if self.plan else []
+
+    @property
+    def open_findings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.fixed]
+
+    @property
+    def analysis(self) -> Analysis | None:
+        return self.plan.analysis if self.plan else None
+
+
+def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
+    result = Result([f.path for f in files], files)
+    try:
+        project = build_project(files, max_bytes)
+        tiers = classify_all(project.services, project.env)
+        analysis = analyse(project, tiers, FileReader(project.directory))
+        plan = make_plan(project, analysis)
+        result.plan = plan
+        edits = realise(plan) if plan.changed else []
+        verify(plan, edits, max_bytes)
+        result.edits = edits
+    except EditError as exc:
+        result.error = VerifyError(files[0].path, f"cannot apply the fix: {exc}; file left untouched")
+    except HardenError as exc:
+        result.error = exc
+    return result
+
+
+def harden_paths(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin: Source | None = None) -> Result:
+    """Load and harden one project; ``stdin`` is the already-read source for the path "-"."""
+    files: list[ComposeFile] = []
+    try:
+        for p in paths:
+            files.append(parse_source(stdin) if p == "-" and stdin else load_file(p, max_bytes))
+    except InputError as exc:
+        return Result(paths, files, error=exc)
+    return harden_files(files, max_bytes)

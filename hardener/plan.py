@@ -1,0 +1,661 @@
+"""Plan the remediation: which networks every service ends up on, and why.
+
+The plan is pure data: for each service it changes, the final value of ``networks``,
+``network_mode`` and ``ports``; for the top-level ``networks``, the definitions to create and the
+networks to mark ``internal: true``; and the findings that need a human. The editor realises it in
+the files and the verifier checks that the files say exactly this afterwards.
+
+Rules (see README "How compose-harden decides"):
+
+* Services on the implicit ``default`` network, on Docker's legacy bridge (``network_mode:
+  bridge``) or losing an unjustified ``network_mode: host`` get tier networks: ``frontend`` (edge
+  services and the app services they reach), ``backend`` (app services: their way out) and
+  ``data`` (data stores and their clients, ``internal: true``). Networks a service already lists
+  stay. When tiering would not separate anything the services simply stay on ``default``.
+* Every dependency that shared a network before shares one afterwards.
+* A declared network carrying a data store is marked ``internal: true`` when nobody loses
+  anything: a member that needs a way out and has no other one first joins an egress network.
+  Externally managed networks are never edited and services keep them.
+* A data store that publishes ports keeps a non-internal network (Docker does not publish ports
+  of containers whose only networks are internal) and is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hardener import ports as portspec
+from hardener.classify import Tier, service_options
+from hardener.compose import Project, Service, find_key, untag
+from hardener.deps import Analysis
+from hardener.hostmode import (
+    Justification,
+    already_published,
+    comment_justification,
+    discover_ports,
+    option_justification,
+    port_entry,
+)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+
+FRONT, BACK, DATA = "frontend", "backend", "data"
+NETWORK_KEYS = ("networks", "network_mode", "ports")
+RESERVED = frozenset({"default", "host", "bridge", "none"})
+
+
+@dataclass
+class Finding:
+    rule: str
+    service: str | None
+    message: str
+    fixed: bool
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "service": self.service, "message": self.message, "fixed": self.fixed}
+
+
+@dataclass
+class ServicePlan:
+    name: str
+    tier: Tier
+    before: dict[str, Any]  # current effective values of NETWORK_KEYS (ABSENT when unset)
+    after: dict[str, Any]  # planned values
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def changed_keys(self) -> list[str]:
+        return [k for k in NETWORK_KEYS if not _same(self.before.get(k, ABSENT), self.after.get(k, ABSENT))]
+
+
+@dataclass
+class NetworkPlan:
+    name: str
+    create: bool = False
+    definition: Any = None  # for created networks
+    set_internal: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Plan:
+    project: Project
+    analysis: Analysis
+    services: dict[str, ServicePlan] = field(default_factory=dict)
+    networks: dict[str, NetworkPlan] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(sp.changed_keys for sp in self.services.values()) or bool(self.networks)
+
+    def changed_services(self) -> list[ServicePlan]:
+        return [sp for sp in self.services.values() if sp.changed_keys]
+
+    def final_networks(self) -> dict[str, Any]:
+        """The top-level ``networks`` mapping the project should have afterwards."""
+        out = {k: v for k, v in self.project.networks.items()}
+        for name, np_ in self.networks.items():
+            if np_.create:
+                out[name] = np_.definition
+            elif np_.set_internal:
+                cur = untag(out.get(name))
+                merged = dict(cur) if isinstance(cur, dict) else {}
+                merged["internal"] = True
+                out[name] = merged
+        return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is ABSENT or b is ABSENT:
+        return a is b
+    return a == b
+
+
+# --- the current state of each service ----------------------------------------------------------
+
+
+@dataclass
+class State:
+    mode: str  # default | nets | bridge | host | none | namespace | other
+    nets: list[str]  # networks it is on now (explicit or "default")
+    form: str | None = None  # "list" | "dict" for an explicit networks key
+    attrs: dict[str, Any] = field(default_factory=dict)  # per-network settings (aliases, ipv4_address...)
+    editable: bool = True
+    why_fixed: str = ""
+
+
+def _networks_value(data: dict) -> Any:
+    return untag(data["networks"]) if "networks" in data else ABSENT
+
+
+def current_state(svc: Service) -> State:
+    data = svc.data
+    editable = svc.editable and not ({"networks", "network_mode"} & set(svc.inherited))
+    why = svc.readonly_reason or (
+        f"its network settings come from {svc.inherited.get('networks') or svc.inherited.get('network_mode')}"
+        if not editable
+        else ""
+    )
+    mode = untag(data.get("network_mode"))
+    if mode is not None:
+        mode = str(mode)
+        if mode == "host":
+            return State("host", [], editable=editable, why_fixed=why)
+        if mode == "bridge":
+            return State("bridge", ["<bridge>"], editable=editable, why_fixed=why)
+        if mode == "none":
+            return State("none", [], editable=False, why_fixed="network_mode: none")
+        if mode.startswith(("service:", "container:")):
+            return State("namespace", [], editable=False, why_fixed=f"network_mode: {mode}")
+        return State("other", [], editable=False, why_fixed=f"network_mode: {mode}")
+    nets = _networks_value(data)
+    if nets is ABSENT:
+        return State("default", ["default"], editable=editable, why_fixed=why)
+    if isinstance(nets, list):
+        names = [str(untag(n)) for n in nets if n is not None]
+        return State("nets", names, "list", {}, editable=editable and bool(names), why_fixed=why or "empty networks list")
+    if isinstance(nets, dict):
+        names = [str(k) for k in nets]
+        attrs = {str(k): untag(v) for k, v in nets.items() if untag(v)}
+        return State("nets", names, "dict", attrs, editable=editable and bool(names), why_fixed=why or "empty networks")
+    return State("other", [], editable=False, why_fixed="networks is not a list or mapping")
+
+
+def host_justification(svc: Service) -> Justification:
+    opt = option_justification(svc.data)
+    if opt.justified:
+        return opt
+    for d in reversed(svc.defs):
+        loc = find_key(d.node, "network_mode")
+        if loc is not None:
+            lines = d.file.source.text.split("\n")
+            j = comment_justification(lines, loc.key.start_mark.line)
+            if j.justified or j.marker_without_reason:
+                return j
+            break
+    return opt
+
+
+# --- the planner ------------------------------------------------------------------------------
+
+
+class Planner:
+    def __init__(self, project: Project, analysis: Analysis):
+        self.p = project
+        self.a = analysis
+        self.plan = Plan(project, analysis)
+        self.tiers = analysis.tiers
+        self.state = {n: current_state(s) for n, s in project.services.items()}
+        self.target: dict[str, list[str]] = {}  # planned network list for services with networks
+        self.movable: set[str] = set()
+        self.removed_host: set[str] = set()
+        self.reasons: dict[str, list[str]] = {n: [] for n in project.services}
+        self.declared = {str(k): untag(v) for k, v in project.networks.items()}
+        self.used_names = set(self.declared) | RESERVED
+        for st in self.state.values():
+            self.used_names.update(st.nets)
+        self.names: dict[str, str] = {}  # role (front/back/data/egress:<net>) -> network name
+        self.internal: set[str] = set()
+
+    # names ----------------------------------------------------------------------------------
+    def net_name(self, role: str, base: str) -> str:
+        if role not in self.names:
+            name = base
+            i = 2
+            while name in self.used_names:
+                name = f"{base}-net" if i == 2 else f"{base}-net-{i - 1}"
+                i += 1
+            self.used_names.add(name)
+            self.names[role] = name
+        return self.names[role]
+
+    # helpers --------------------------------------------------------------------------------
+    def owner(self, name: str) -> str:
+        return self.a.owner.get(name, name)
+
+    def members(self, owner: str) -> list[str]:
+        return [n for n in self.p.services if self.owner(n) == owner]
+
+    def is_data_store(self, name: str) -> bool:
+        return self.tiers[name].tier == "data"
+
+    def wants_egress_option(self, name: str) -> bool:
+        return untag(service_options(self.p.services[name].data).get("egress")) is True
+
+    def publishes(self, name: str) -> bool:
+        return portspec.publishes(self.p.services[name].data)
+
+    def needs_way_out(self, name: str) -> bool:
+        """Does the service (or anything in its network namespace) need a non-internal network?"""
+        for m in self.members(name):
+            if not self.is_data_store(m) or self.publishes(m) or self.wants_egress_option(m) or m in self.removed_host:
+                return True
+        return False
+
+    def default_is_plain(self) -> bool:
+        d = self.declared.get("default", ABSENT)
+        return d is ABSENT or not d
+
+    def external(self, net: str) -> bool:
+        d = self.declared.get(net)
+        return isinstance(d, dict) and bool(untag(d.get("external")))
+
+    def already_internal(self, net: str) -> bool:
+        d = self.declared.get(net)
+        return isinstance(d, dict) and untag(d.get("internal")) is True
+
+    def nets_before(self, name: str) -> set[str]:
+        st = self.state[self.owner(name)]
+        if st.mode == "host":
+            return {"<host>"}
+        return set(st.nets)
+
+    def connected_before(self, a: str, b: str) -> bool:
+        na, nb = self.nets_before(a), self.nets_before(b)
+        if "<host>" in na or "<host>" in nb:
+            return True
+        return bool(na & nb)
+
+    def nets_after(self, name: str) -> list[str]:
+        o = self.owner(name)
+        if o in self.target:
+            return self.target[o]
+        return self.state[o].nets
+
+    def join(self, name: str, net: str, why: str) -> bool:
+        o = self.owner(name)
+        if o not in self.target:
+            return False
+        if net not in self.target[o]:
+            self.target[o].append(net)
+            self.reasons[o].append(f"{net} ({why})")
+        return True
+
+    # steps ------------------------------------------------------------------------------------
+    def run(self) -> Plan:
+        self.host_mode()
+        self.choose_movable()
+        self.assign_tiers()
+        self.keep_dependencies()
+        self.keep_traefik_networks()
+        self.mark_internal()
+        self.report_sharing()
+        self.build_service_plans()
+        return self.plan
+
+    def host_mode(self) -> None:
+        for name, st in self.state.items():
+            if st.mode != "host":
+                continue
+            tier = self.tiers[name]
+            just = host_justification(self.p.services[name])
+            if just.justified:
+                self.plan.notes.append(f"{name}: network_mode: host kept, justified by {just.where}: {just.reason}")
+                continue
+            if just.marker_without_reason:
+                self.plan.findings.append(Finding(
+                    "host-network-reason", name,
+                    "network_mode: host is marked allowed but gives no reason: write "
+                    "'# compose-harden: allow host-network -- <reason>'", False))
+                continue
+            if "host-network" in tier.flags:
+                note = tier.info.note if tier.info else ""
+                self.plan.findings.append(Finding(
+                    "host-network-required", name,
+                    f"network_mode: host kept: image {tier.image} needs the host's network ({note}); "
+                    "document it with '# compose-harden: allow host-network -- <reason>'", False))
+                continue
+            if not st.editable:
+                self.plan.findings.append(Finding(
+                    "host-network", name, f"network_mode: host not removed: {st.why_fixed}", False))
+                continue
+            self.removed_host.add(name)
+
+    def choose_movable(self) -> None:
+        plain_default = self.default_is_plain()
+        for name, st in self.state.items():
+            if self.owner(name) != name:
+                continue
+            if name in self.removed_host or (st.mode == "bridge" and st.editable):
+                self.movable.add(name)
+                self.target[name] = []
+            elif st.mode == "default" and st.editable and plain_default:
+                self.movable.add(name)
+                self.target[name] = []
+            elif st.mode == "nets" and st.editable:
+                keep = list(st.nets)
+                if plain_default and "default" in keep and "default" not in st.attrs:
+                    keep.remove("default")
+                    self.movable.add(name)
+                self.target[name] = keep
+
+    def tier_nets_for(self, owner: str) -> list[tuple[str, str]]:
+        """(role, why) tier networks a movable service (with its namespace members) joins."""
+        out: list[tuple[str, str]] = []
+        for m in self.members(owner):
+            t = self.tiers[m]
+            who = "" if m == owner else f" of {m} in its network namespace"
+            if t.tier == "edge":
+                out.append(("front", f"edge{who}"))
+            elif t.tier == "app":
+                out.append(("back", f"app service{who}: its way out"))
+            else:
+                out.append(("data", f"data store{who}"))
+                if self.publishes(m):
+                    out.append(("back", f"publishes ports{who}: Docker publishes no ports on internal-only networks"))
+                elif self.wants_egress_option(m):
+                    out.append(("back", f"x-compose-harden egress: true{who}"))
+        return out
+
+    def role_name(self, role: str) -> str:
+        return self.net_name(role, {"front": FRONT, "back": BACK, "data": DATA}[role])
+
+    def assign_tiers(self) -> None:
+        if not self.movable:
+            return
+        proposal: dict[str, list[tuple[str, str]]] = {o: self.tier_nets_for(o) for o in self.movable}
+        roles_used = {r for lst in proposal.values() for r, _ in lst}
+        # Tiering that separates nothing (only app services, or one service) leaves them on default.
+        separates = "data" in roles_used or ("front" in roles_used and len(self.movable) > 1 and roles_used != {"front"})
+        if not separates:
+            for o in self.movable:
+                st = self.state[o]
+                if st.mode == "nets":
+                    self.target[o] = list(st.nets)  # unchanged
+                else:
+                    self.target[o] = ["default"]
+                    if st.mode in ("bridge", "host"):
+                        self.reasons[o].append("default (the project's own network: name resolution, no other tier to separate)")
+            return
+        for o in sorted(self.movable, key=list(self.p.services).index):
+            for role, why in proposal[o]:
+                self.join(o, self.role_name(role), why)
+
+    def shared_role(self, a: str, b: str) -> str:
+        ta = {self.tiers[m].tier for m in self.members(a)}
+        tb = {self.tiers[m].tier for m in self.members(b)}
+        if "data" in ta or "data" in tb:
+            return "data"
+        if "edge" in ta or "edge" in tb:
+            return "front"
+        return "back"
+
+    def keep_dependencies(self) -> None:
+        for (src, dst), dep in self.a.deps.items():
+            a, b = self.owner(src), self.owner(dst)
+            if a == b or self.state[a].mode in ("none", "other") or self.state[b].mode in ("none", "other"):
+                continue
+            if self.state[a].mode == "host" and a not in self.removed_host:
+                continue
+            if self.state[b].mode == "host" and b not in self.removed_host:
+                continue
+            if not self.connected_before(src, dst):
+                continue
+            after_a, after_b = set(self.nets_after(a)), set(self.nets_after(b))
+            if after_a & after_b:
+                continue
+            why = f"{'reaches' if a == src else 'reached by'} {dst if a == src else src}: {dep.evidence[0]}"
+            why_b = f"{'reached by' if b == dst else 'reaches'} {src if b == dst else dst}: {dep.evidence[0]}"
+            if a in self.movable and b in self.movable:
+                net = self.role_name(self.shared_role(a, b))
+                self.join(a, net, why)
+                self.join(b, net, why_b)
+                continue
+            # One side keeps its networks: the other joins a network they shared before.
+            for mover, fixed, reason in ((a, b, why), (b, a, why_b)):
+                if mover not in self.target:
+                    continue
+                before = self.nets_before(fixed)
+                shared = [n for n in self.state[fixed].nets if n in before and (n in self.nets_before(mover) or "<host>" in self.nets_before(mover))]
+                candidates = shared or [n for n in self.nets_after(fixed) if not n.startswith("<")]
+                if candidates:
+                    pick = next((n for n in candidates if not self.external(n)), candidates[0])
+                    self.join(mover, pick, reason)
+                    break
+            else:
+                self.plan.findings.append(Finding(
+                    "dependency-cut", src,
+                    f"{src} reaches {dst} ({dep.evidence[0]}) but neither side's networks can be edited to keep them together",
+                    False))
+
+    def keep_traefik_networks(self) -> None:
+        proxies = [n for n, t in self.tiers.items() if "proxy-discovery" in t.flags]
+        for name, label in self.a.traefik_network.items():
+            net = self.resolve_network(label)
+            if net is None:
+                continue
+            o = self.owner(name)
+            if net in self.nets_before(o) and o in self.target and net not in self.target[o]:
+                self.join(o, net, f"label traefik.docker.network={label}")
+            for p in proxies:
+                if net in self.nets_before(p) and p in self.target and net not in self.target[self.owner(p)]:
+                    self.join(p, net, f"traefik.docker.network={label} of {name}")
+
+    def resolve_network(self, label: str) -> str | None:
+        for key, d in self.declared.items():
+            if label == key or (isinstance(d, dict) and untag(d.get("name")) == label):
+                return key
+        if label == "default" or label.endswith("_default"):
+            return "default"
+        for key in self.declared:
+            if label.endswith("_" + key):
+                return key
+        return None
+
+    def members_of(self, net: str) -> list[str]:
+        return [o for o in self.p.services if self.owner(o) == o and net in self.nets_after(o)]
+
+    def mark_internal(self) -> None:
+        created = {self.names[r] for r in self.names}
+        candidates: list[str] = []
+        for net in list(self.declared) + sorted(created):
+            if net == "default" or self.external(net) or self.already_internal(net) or net in candidates:
+                continue
+            members = self.members_of(net)
+            stores = [m for o in members for m in self.members(o) if self.is_data_store(m)]
+            if not stores:
+                continue
+            if all(self.needs_way_out(o) for o in members if any(self.is_data_store(m) for m in self.members(o))):
+                for m in stores:
+                    if self.publishes(m):
+                        self.plan.findings.append(Finding(
+                            "data-published-port", m,
+                            f"data store publishes ports ({', '.join(str(untag(x)) for x in untag(self.p.services[m].data.get('ports')) or [])}); "
+                            f"network {net} stays non-internal: Docker publishes no ports of containers on internal-only networks",
+                            False))
+                continue
+            candidates.append(net)
+        internal = set(candidates)
+        changed = True
+        while changed:  # a member that cannot be given another way out blocks the network
+            changed = False
+            for net in sorted(internal):
+                for o in self.members_of(net):
+                    if not self.needs_way_out(o) or self.has_way_out(o, internal, net):
+                        continue
+                    if o not in self.target:
+                        internal.discard(net)
+                        self.plan.findings.append(Finding(
+                            "data-egress", None,
+                            f"network {net} carries data stores but cannot be made internal: {o} needs a way out "
+                            f"and its networks cannot be edited ({self.state[o].why_fixed or 'not editable'})",
+                            False))
+                        changed = True
+                        break
+        for net in candidates:
+            if net not in internal:
+                continue
+            for o in self.members_of(net):
+                if self.needs_way_out(o) and not self.has_way_out(o, internal, net):
+                    egress = self.egress_name(net)
+                    self.join(o, egress, f"its way out once {net} is internal")
+        for name in sorted(self.names.values(), key=self.rank):
+            self.plan.networks[name] = NetworkPlan(
+                name, create=True, definition=self.new_definition(internal=name in internal),
+                reason="new tier network")
+        for net in candidates:
+            if net in internal and net not in self.plan.networks:
+                self.plan.networks[net] = NetworkPlan(
+                    net, set_internal=True,
+                    reason="carries data stores; every member that needs a way out has another network")
+        self.internal = internal | {n for n in self.declared if self.already_internal(n)}
+
+    def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:
+        for n in self.nets_after(owner):
+            if n == net or n in internal or n.startswith("<") or self.already_internal(n):
+                continue
+            return True
+        return False
+
+    def egress_name(self, net: str) -> str:
+        """The network that gives members of ``net`` their way out once ``net`` is internal."""
+        key = f"egress:{net}"
+        if key in self.names:
+            return self.names[key]
+        if "back" not in self.names and not any(k.startswith("egress:") for k in self.names) and BACK not in self.used_names:
+            return self.net_name(key, BACK)
+        return self.net_name(key, f"{net}-egress")
+
+    def new_definition(self, internal: bool) -> Any:
+        drivers = {
+            untag(d.get("driver"))
+            for n, d in self.declared.items()
+            if isinstance(d, dict) and not untag(d.get("external")) and d.get("driver") is not None
+        }
+        definition: dict[str, Any] = {}
+        if len(drivers) == 1:
+            definition["driver"] = next(iter(drivers))
+        if internal:
+            definition["internal"] = True
+        return definition or None
+
+    def report_sharing(self) -> None:
+        internal = self.internal
+        nets: dict[str, list[str]] = {}
+        for o in self.p.services:
+            if self.owner(o) != o or self.state[o].mode in ("none", "other", "host") and o not in self.removed_host:
+                continue
+            for n in self.nets_after(o):
+                nets.setdefault(n, []).append(o)
+        reported: set[tuple[str, str]] = set()
+        for net, owners in nets.items():
+            edges = [m for o in owners for m in self.members(o) if self.tiers[m].tier == "edge"]
+            stores = [m for o in owners for m in self.members(o) if self.tiers[m].tier == "data"]
+            for e in edges:
+                for d in stores:
+                    if (e, d) in reported or self.linked(e, d):
+                        continue
+                    reported.add((e, d))
+                    self.plan.findings.append(Finding(
+                        "edge-shares-data", e,
+                        f"edge service {e} shares network {net} with data store {d} and nothing says it reaches it"
+                        + (" (externally managed network: not edited)" if self.external(net) else ""),
+                        False))
+        for o in self.p.services:
+            if self.owner(o) != o:
+                continue
+            stores = [m for m in self.members(o) if self.is_data_store(m)]
+            if not stores or self.state[o].mode in ("none",):
+                continue
+            others = [m for m in self.members(o) if not self.is_data_store(m)]
+            if others:
+                self.plan.findings.append(Finding(
+                    "data-in-shared-namespace", stores[0],
+                    f"data store {stores[0]} shares the network namespace of {o} with {', '.join(others)}: "
+                    "it cannot be isolated from their outbound access", False))
+                continue
+            if self.state[o].mode == "host" or self.state[o].mode == "other":
+                continue
+            if any(self.publishes(m) or self.wants_egress_option(m) for m in stores):
+                continue
+            way_out = [n for n in self.nets_after(o) if n not in internal and not n.startswith("<")]
+            if way_out and not any(f.rule in ("data-egress", "data-published-port") and f.service == o for f in self.plan.findings):
+                self.plan.findings.append(Finding(
+                    "data-egress", o,
+                    f"data store {o} keeps outbound access through {', '.join(way_out)}"
+                    + (" (externally managed: never edited)" if any(self.external(n) for n in way_out) else ""),
+                    False))
+
+    def linked(self, a: str, b: str) -> bool:
+        return (a, b) in self.a.deps or (b, a) in self.a.deps
+
+    def rank(self, net: str) -> int:
+        order = [self.names.get(r) for r in ("front", "back", "data")]
+        return order.index(net) if net in order else 3
+
+    def build_service_plans(self) -> None:
+        for name in self.movable:
+            kept = [n for n in self.target[name] if n in self.state[name].nets]
+            new = sorted((n for n in self.target[name] if n not in kept), key=self.rank)
+            self.target[name] = kept + new
+        for name, svc in self.p.services.items():
+            data = svc.data
+            before = {k: (untag(data[k]) if k in data else ABSENT) for k in NETWORK_KEYS}
+            after = dict(before)
+            st = self.state[name]
+            if name in self.target:
+                final = self.target[name]
+                if final == ["default"] and st.mode != "nets":
+                    after["networks"] = ABSENT
+                elif st.mode == "nets" and final == st.nets:
+                    pass
+                elif st.mode == "nets" and st.form == "dict":
+                    cur = untag(data.get("networks")) or {}
+                    after["networks"] = {
+                        **{k: v for k, v in cur.items() if str(k) in final},
+                        **{n: None for n in final if n not in {str(k) for k in cur}},
+                    }
+                elif st.mode == "nets":
+                    cur_items = [untag(n) for n in untag(data.get("networks"))]
+                    kept = [n for n in cur_items if str(n) in final]
+                    after["networks"] = kept + [n for n in final if n not in {str(k) for k in kept}]
+                else:
+                    after["networks"] = list(final) if final else ABSENT
+                if st.mode in ("bridge", "host") and name in self.target:
+                    after["network_mode"] = ABSENT
+            if name in self.removed_host:
+                found = discover_ports(data, self.tiers[name], self.p.env)
+                have = already_published(data)
+                new = [port_entry(p) for p in found.numbers() if p not in have]
+                if new:
+                    cur = untag(data.get("ports")) if "ports" in data else []
+                    after["ports"] = list(cur or []) + new
+                    where = "; ".join(f"{port_entry(p)} from {w}" for p, w in found.ports if p not in have)
+                    self.reasons[name].append(f"publishes {where} (was reachable on the host's network)")
+                elif not have:
+                    self.plan.findings.append(Finding(
+                        "host-ports-unknown", name,
+                        "network_mode: host removed, but the ports it listens on could not be determined: "
+                        "add them under ports:", False))
+                self.plan.findings.append(Finding(
+                    "host-network", name, "network_mode: host removed (no justification comment)", True))
+            sp = ServicePlan(name, self.tiers[name], before, after, self.reasons[name])
+            if sp.changed_keys:
+                if st.mode == "bridge":
+                    self.plan.findings.append(Finding(
+                        "legacy-bridge", name, "network_mode: bridge (Docker's legacy default bridge) replaced", True))
+                elif st.mode == "default" or (st.mode == "nets" and "default" in st.nets):
+                    self.plan.findings.append(Finding(
+                        "flat-network", name, "moved from the flat default network to tier networks", True))
+            self.plan.services[name] = sp
+        for net, np_ in self.plan.networks.items():
+            if np_.set_internal:
+                self.plan.findings.append(Finding(
+                    "data-egress", None, f"network {net} marked internal: true ({np_.reason})", True))
+
+
+def make_plan(project: Project, analysis: Analysis) -> Plan:
+    return Planner(project, analysis).run()
+

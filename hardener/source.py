@@ -1,0 +1,103 @@
+"""Read a compose file's bytes and decode them without losing anything needed to write it back.
+
+The text handed to the parser has no BOM; the BOM, the line-ending style and the presence of a
+final newline are remembered so that rendered fragments match the file and the output can be
+re-encoded byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from hardener.errors import InputError
+
+BOM = "\ufeff"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class Source:
+    path: str  # as shown to the user ("-" for standard input)
+    raw: bytes
+    text: str  # decoded, BOM removed
+    bom: bool
+    newline: str  # "\r\n" or "\n": what the file uses (the first line break decides)
+    real_path: str | None = None  # the file actually read (symlinks resolved); None for stdin
+    mtime_ns: int | None = None
+    size: int | None = None
+
+    def encode(self, text: str) -> bytes:
+        return ((BOM if self.bom else "") + text).encode("utf-8")
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a byte offset."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    return line, column
+
+
+def decode(path: str, raw: bytes) -> tuple[str, bool]:
+    if not raw:
+        raise InputError(path, "empty file: there is no compose document to harden", 1, 1)
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, col = _position(raw, nul)
+        raise InputError(path, "binary file (NUL byte): not a YAML text file", line, col)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _position(raw, exc.start)
+        raise InputError(
+            path, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}): Compose files must be UTF-8", line, col
+        ) from None
+    bom = text.startswith(BOM)
+    if bom:
+        text = text[1:]
+    return text, bom
+
+
+def newline_of(text: str) -> str:
+    i = text.find("\n")
+    return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
+
+
+def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
+    """Read ``path`` ("-" for standard input), refusing oversize, binary and non-UTF-8 input."""
+    if path == "-":
+        raw = sys.stdin.buffer.read(max_bytes + 1)
+        real = None
+        st = None
+    else:
+        real = os.path.realpath(path)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except OSError as exc:
+            raise InputError(path, f"cannot read: {exc.strerror}") from None
+        if os.path.isdir(real):
+            raise InputError(path, "is a directory, not a compose file")
+        if st.st_size > max_bytes:
+            raise InputError(path, f"file is {st.st_size} bytes, over the {max_bytes}-byte limit (raise it with --max-size)")
+        try:
+            with open(real, "rb") as fh:
+                raw = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise InputError(path, f"cannot read: {exc.strerror}") from None
+    if len(raw) > max_bytes:
+        raise InputError(path, f"input is over the {max_bytes}-byte limit (raise it with --max-size)")
+    text, bom = decode(path, raw)
+    return Source(
+        path=path,
+        raw=raw,
+        text=text,
+        bom=bom,
+        newline=newline_of(text),
+        real_path=real,
+        mtime_ns=st.st_mtime_ns if st else None,
+        size=st.st_size if st else None,
+    )

@@ -1,0 +1,95 @@
+"""The file's own style, so that new fragments look like the lines around them.
+
+Indentation step of mappings, offset of ``-`` under a key, the quote character, the line ending:
+each measured from the document (the nearest block first, the whole file second, a common default
+last). New scalars that YAML 1.1 would read as something else (yes/no/on/off, numbers, ``22:22``)
+are quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from hardener.textedit import Lines
+
+PLAIN_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+YAML11_SPECIAL = frozenset(
+    "y n yes no on off true false null ~ Y N YES NO ON OFF TRUE FALSE NULL Yes No On Off True False Null".split()
+)
+
+
+class Style:
+    def __init__(self, root: Node, text: str, newline: str):
+        self.text = text
+        self.newline = newline
+        self.lines = Lines(text)
+        steps: Counter[int] = Counter()
+        offsets: Counter[int] = Counter()
+        quotes: Counter[str] = Counter()
+        self.flow_lists = Counter()
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
+                        steps[v.value[0][0].start_mark.column - k.start_mark.column] += 1
+                    if isinstance(v, SequenceNode) and not v.flow_style and v.value:
+                        offsets[v.start_mark.column - k.start_mark.column] += 1
+                    if isinstance(v, SequenceNode):
+                        self.flow_lists["flow" if v.flow_style else "block"] += 1
+                    stack.append(v)
+            elif isinstance(node, SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, ScalarNode) and node.style in ("'", '"'):
+                quotes[node.style] += 1
+        self.map_step = _mode(steps, 2, lambda s: s > 0)
+        self.seq_offset = _mode(offsets, 2, lambda s: s >= 0)
+        self.quote = "'" if quotes["'"] > quotes['"'] else '"'
+
+    def block_mapping_step(self, mapping: MappingNode, key_col: int) -> int:
+        """Indentation step used inside ``mapping`` (whose keys sit at ``key_col``)."""
+        for k, v in mapping.value:
+            if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
+                step = v.value[0][0].start_mark.column - k.start_mark.column
+                if step > 0:
+                    return step
+        return self.map_step
+
+    def block_seq_offset(self, mapping: MappingNode) -> int:
+        """Column of ``-`` relative to its key, as the sequences in ``mapping`` have it."""
+        counts: Counter[int] = Counter()
+        for k, v in mapping.value:
+            if isinstance(v, SequenceNode) and not v.flow_style and v.value:
+                counts[v.start_mark.column - k.start_mark.column] += 1
+        return _mode(counts, self.seq_offset, lambda s: s >= 0)
+
+    def scalar(self, value: str | bool | int | None, force_quote: bool = False, quote: str | None = None) -> str:
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        if value is None:
+            return ""
+        if isinstance(value, int):
+            return str(value)
+        q = quote or self.quote
+        if not force_quote and PLAIN_SAFE.match(value) and value not in YAML11_SPECIAL:
+            return value
+        if q == "'":
+            return "'" + value.replace("'", "''") + "'"
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _mode(counter: Counter, default: int, ok) -> int:
+    for value, _ in counter.most_common():
+        if ok(value):
+            return value
+    return default

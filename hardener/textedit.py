@@ -1,0 +1,119 @@
+"""Text splicing over the original string: the only way the tool changes a file.
+
+Positions come from the composer's node marks (character offsets). Every edit replaces one span
+of the original text; everything outside the spans stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+
+@dataclass(frozen=True)
+class Splice:
+    start: int
+    end: int
+    text: str
+    order: int = 0  # ties at one position: lower first
+
+
+class EditConflict(Exception):
+    pass
+
+
+def apply(text: str, splices: list[Splice]) -> str:
+    if not splices:
+        return text
+    ordered = sorted(enumerate(splices), key=lambda p: (p[1].start, p[1].end, p[1].order, p[0]))
+    out: list[str] = []
+    pos = 0
+    for _, s in ordered:
+        if s.start < pos:
+            raise EditConflict(f"overlapping edits at offset {s.start}")
+        out.append(text[pos:s.start])
+        out.append(s.text)
+        pos = s.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+class Lines:
+    """Line geometry of a text: starts, ends, indentation and comment-only lines."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts = [0]
+        i = text.find("\n")
+        while i >= 0:
+            self.starts.append(i + 1)
+            i = text.find("\n", i + 1)
+        if self.starts[-1] == len(text) and len(self.starts) > 1:
+            self.starts.pop()  # no empty "line" after a final newline
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def start(self, line: int) -> int:
+        return self.starts[line] if line < len(self.starts) else len(self.text)
+
+    def end(self, line: int) -> int:
+        """Offset just after the line's newline (or the end of the text)."""
+        return self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
+
+    def content(self, line: int) -> str:
+        return self.text[self.start(line):self.end(line)].rstrip("\r\n")
+
+    def has_newline(self, line: int) -> bool:
+        return self.text[self.start(line):self.end(line)].endswith("\n")
+
+    def indent(self, line: int) -> int:
+        s = self.content(line)
+        return len(s) - len(s.lstrip(" "))
+
+    def is_blank(self, line: int) -> bool:
+        return not self.content(line).strip()
+
+    def is_comment(self, line: int) -> bool:
+        return self.content(line).lstrip().startswith("#")
+
+
+def content_end(node: Node, text: str) -> int:
+    """Offset just after the last character that belongs to the node's value."""
+    if isinstance(node, ScalarNode):
+        end = node.end_mark.index
+        if node.style in ("|", ">"):
+            start = node.start_mark.index
+            while end > start and text[end - 1] in " \t\r\n":
+                end -= 1
+        return end
+    if isinstance(node, (MappingNode, SequenceNode)):
+        if node.flow_style or not node.value:
+            return node.end_mark.index
+        last = node.value[-1]
+        if isinstance(node, MappingNode):
+            k, v = last
+            vend = content_end(v, text)
+            return max(vend, k.end_mark.index)
+        return content_end(last, text)
+    return node.end_mark.index
+
+
+def inline_comment(line_text: str) -> str | None:
+    """The ``# comment`` at the end of a YAML line, if any (outside quotes)."""
+    quote = None
+    for i, ch in enumerate(line_text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            if i == 0 or line_text[i - 1] in " \t:[{,-":
+                quote = ch
+        elif ch == "#" and (i == 0 or line_text[i - 1] in " \t"):
+            return line_text[i:]
+    return None
