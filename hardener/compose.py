@@ -16,6 +16,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hardener.envfile import parse_env_text
 from hardener.errors import InputError
+from hardener.fsutil import inside
 from hardener.source import Source, read_source
 from hardener.yamlload import MERGE_TAG, Document, Tagged, load, node_position
 
@@ -264,16 +265,11 @@ class Project:
         return iter(self.services.values())
 
 
-def _inside(path: str, root: str) -> bool:
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 def read_dotenv(directory: str, max_bytes: int = 256 * 1024) -> dict[str, str]:
     """Variables of the ``.env`` file Compose reads for interpolation (size-capped, never executed)."""
     path = os.path.join(directory, ".env")
     try:
-        if not _inside(path, directory) or not os.path.isfile(path) or os.path.getsize(path) > max_bytes:
+        if not inside(path, directory) or not os.path.isfile(path) or os.path.getsize(path) > max_bytes:
             return {}
         with open(path, "rb") as fh:
             raw = fh.read(max_bytes)
@@ -335,7 +331,7 @@ def _load_extra(project: Project, path: str, max_bytes: int, cache: dict[str, Co
     for cf in project.files:
         if cf.source.real_path == real:
             return cf
-    if not _inside(real, project.directory) or not os.path.isfile(real):
+    if not inside(real, project.directory) or not os.path.isfile(real):
         return None
     try:
         cf = load_file(path, max_bytes, editable=False)

@@ -56,33 +56,33 @@ class Analysis:
         return [d for (s, _), d in self.deps.items() if s == name]
 
 
-def _boundary_regex(names: list[str], strong: bool) -> re.Pattern | None:
-    if not names:
-        return None
-    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    end = r"(?![\w\-]|\.\w)"
-    if not strong:
-        return re.compile(r"(?<![\w.\-$])(" + alt + ")" + end, re.I)
-    # Source code: only host-shaped uses (URLs, host:port, user@host, "host" strings, host=...).
-    return re.compile(r"(?:://|@|['\"`]|\bhost\w*\s*[=:]\s*['\"]?)(" + alt + r")(?=:\d|['\"`/?]|[\s;,)\]}]|$)", re.I)
+# A hostname-shaped token: not glued to other name characters, not the start of a longer domain.
+_LOOSE = re.compile(r"(?<![\w.\-$])([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?![\w\-]|://)")
+# In source code only host-shaped uses count: URLs, user@host, "host" strings, host:port, host=...
+_STRONG = re.compile(
+    r"(?:://|@|['\"`]|host\w*\s*[=:]\s*['\"]?)([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?=:\d|['\"`/?]|[\s;,)\]}]|$)",
+    re.I,
+)
 
 
 class HostnameMatcher:
+    """Finds other services' hostnames in text by looking every name-shaped token up."""
+
     def __init__(self, hostnames: dict[str, str]):
         self.hostnames = hostnames
-        names = list(hostnames)
-        self.loose = _boundary_regex(names, strong=False)
-        self.strong = _boundary_regex(names, strong=True)
 
     def find(self, text: str, strong: bool = False) -> list[tuple[str, str]]:
         """(hostname as written, service) pairs found in text."""
-        rx = self.strong if strong else self.loose
-        if rx is None or not text:
+        if not text or not self.hostnames:
             return []
+        rx = _STRONG if strong else _LOOSE
         out = []
+        get = self.hostnames.get
         for m in rx.finditer(text):
             word = m.group(1)
-            svc = self.hostnames.get(word.lower())
+            svc = get(word.lower())
+            if svc is None and word.endswith("."):
+                svc = get(word.rstrip(".").lower())
             if svc:
                 out.append((word, svc))
         return out

@@ -207,6 +207,9 @@ class Planner:
         for st in self.state.values():
             self.used_names.update(st.nets)
         self.names: dict[str, str] = {}  # role (front/back/data/egress:<net>) -> network name
+        self._members: dict[str, list[str]] = {}
+        for n in project.services:
+            self._members.setdefault(self.owner(n), []).append(n)
         self.internal: set[str] = set()
 
     # names ----------------------------------------------------------------------------------
@@ -226,7 +229,8 @@ class Planner:
         return self.a.owner.get(name, name)
 
     def members(self, owner: str) -> list[str]:
-        return [n for n in self.p.services if self.owner(n) == owner]
+        """The service and every service sharing its network namespace."""
+        return self._members.get(owner, [])
 
     def is_data_store(self, name: str) -> bool:
         return self.tiers[name].tier == "data"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from hardener.compose import untag
 from hardener.envfile import parse_env_text
+from hardener.fsutil import under
 from hardener.interpolate import interpolate
 
 SKIP_DIRS = frozenset(
@@ -35,9 +36,6 @@ class ScanLimits:
     max_mount_files: int = 50
 
 
-def inside(path: str, root: str) -> bool:
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 class FileReader:
@@ -47,13 +45,23 @@ class FileReader:
         self.root = os.path.realpath(root)
         self.limits = limits
         self.cache: dict[str, str | None] = {}
+        self.reals: dict[str, str] = {}
+
+    def real(self, path: str) -> str:
+        r = self.reals.get(path)
+        if r is None:
+            r = self.reals[path] = os.path.realpath(path)
+        return r
+
+    def inside(self, path: str) -> bool:
+        return under(self.real(path), self.root)
 
     def read(self, path: str) -> str | None:
-        real = os.path.realpath(path)
+        real = self.real(path)
         if real in self.cache:
             return self.cache[real]
         text = None
-        if inside(real, self.root):
+        if under(real, self.root):
             ext = real.rsplit(".", 1)[-1].lower() if "." in os.path.basename(real) else ""
             try:
                 if ext not in BINARY_EXT and os.path.isfile(real) and os.path.getsize(real) <= self.limits.max_file_bytes:
@@ -109,7 +117,7 @@ def bind_sources(data: dict, base: str, env: dict[str, str]) -> list[str]:
 def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for src in bind_sources(data, base, env):
-        if not inside(src, reader.root):
+        if not reader.inside(src):
             continue
         if os.path.isdir(src):
             count = 0
@@ -142,7 +150,7 @@ def scan_context(reader: FileReader, context: str, base: str) -> ContextScan:
     if "://" in context or context.startswith("git@"):
         return ContextScan("remote", [])
     path = os.path.normpath(os.path.join(base, context))
-    if not os.path.isdir(path) or not inside(path, reader.root):
+    if not reader.inside(path) or not os.path.isdir(path):
         return ContextScan("missing", [])
     files: list[tuple[str, str]] = []
     seen = 0

@@ -21,6 +21,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from hardener.errors import InputError
 
@@ -72,6 +74,50 @@ class Document:
     anchors_used: dict[int, int] = field(default_factory=dict)  # id(node) -> times reached (>1: aliased)
 
 
+_T_STR, _T_NULL, _T_BOOL, _T_INT, _T_FLOAT, _T_MERGE, _T_SEQ, _T_MAP = (
+    Tag(suffix=YAML_TAG + t) for t in ("str", "null", "bool", "int", "float", "merge", "seq", "map")
+)
+_SHARED_TAGS = {id(t): str(t) for t in (_T_STR, _T_NULL, _T_BOOL, _T_INT, _T_FLOAT, _T_MERGE, _T_SEQ, _T_MAP)}
+
+
+def tag_of(node: Node) -> str:
+    """The node's tag as a string (fast for the tags the resolver hands out)."""
+    return _SHARED_TAGS.get(id(node.ctag)) or node.tag
+
+
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_BOOLS = frozenset(("true", "True", "TRUE", "false", "False", "FALSE"))
+
+
+class CoreResolver(VersionedResolver):
+    """YAML 1.2 core-schema resolution, as Compose reads files, without ruamel's per-scalar
+    version lookups (the resolver is the composer's hot path)."""
+
+    def resolve(self, kind, value, implicit):  # type: ignore[override]
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _T_STR
+            if value in _NULLS:
+                return _T_NULL
+            c = value[0]
+            if c in "0123456789+-.":
+                if _INT.match(value):
+                    return _T_INT
+                if _FLOAT.match(value):
+                    return _T_FLOAT
+                return _T_STR
+            if c in "tTfF" and value in _BOOLS:
+                return _T_BOOL
+            if value == "<<":
+                return _T_MERGE
+            return _T_STR
+        if kind is SequenceNode:
+            return _T_SEQ
+        return _T_MAP
+
+
 _composer_cache: dict[bool, YAML] = {}
 
 
@@ -79,6 +125,7 @@ def _yaml(pure: bool) -> YAML:
     y = _composer_cache.get(pure)
     if y is None:
         y = YAML(typ="safe", pure=pure)
+        y.Resolver = CoreResolver
         _composer_cache[pure] = y
     return y
 
@@ -139,7 +186,7 @@ def node_position(node: Node) -> tuple[int, int]:
 
 
 def _scalar(node: ScalarNode) -> Any:
-    tag, value = node.tag, node.value
+    tag, value = tag_of(node), node.value
     if tag not in STANDARD_TAGS:
         return value
     kind = tag[len(YAML_TAG):]
@@ -230,16 +277,18 @@ class _Builder:
                 f"aliases expand {self.physical} nodes into {self.expanded} (an alias bomb?): refused",
             )
 
-    def build(self, node: Node) -> Any:
+    def build(self, node: Node, depth: int) -> Any:
         if isinstance(node, ScalarNode):
             value = _scalar(node)
+        elif depth >= self.limits.max_depth:
+            raise self.fail(node, f"document nested deeper than {self.limits.max_depth} levels: refused")
         elif isinstance(node, SequenceNode):
-            value = [self.build(item) for item in node.value]
+            value = [self.build(item, depth + 1) for item in node.value]
         elif isinstance(node, MappingNode):
-            value = self.mapping(node)
+            value = self.mapping(node, depth)
         else:  # pragma: no cover
             raise self.fail(node, f"unsupported YAML node {type(node).__name__}")
-        tag = node.tag
+        tag = tag_of(node)
         if tag and tag not in STANDARD_TAGS:
             return Tagged(tag, value)
         return value
@@ -247,16 +296,16 @@ class _Builder:
     def key(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
             raise self.fail(node, "complex mapping key (a list or mapping used as a key): not supported in compose files")
-        return _scalar(node) if node.tag in STANDARD_TAGS else node.value
+        return _scalar(node) if tag_of(node) in STANDARD_TAGS else node.value
 
-    def mapping(self, node: MappingNode) -> dict:
+    def mapping(self, node: MappingNode, depth: int) -> dict:
         out: dict = {}
         own: dict[Any, Node] = {}
         merged: dict = {}
         for knode, vnode in node.value:
-            if knode.tag == MERGE_TAG:
+            if knode.ctag is _T_MERGE or tag_of(knode) == MERGE_TAG:
                 for src in self.merge_sources(vnode):
-                    for k, v in self.mapping(src).items():
+                    for k, v in self.mapping(src, depth + 1).items():
                         merged.setdefault(k, v)
                 continue
             k = self.key(knode)
@@ -266,7 +315,7 @@ class _Builder:
                 line, _ = node_position(own[k])
                 raise self.fail(knode, f"duplicate key '{k}' (first defined on line {line})")
             own[k] = knode
-            out[k] = self.build(vnode)
+            out[k] = self.build(vnode, depth + 1)
         if merged:
             result = {k: v for k, v in merged.items() if k not in out}
             result.update(out)
@@ -293,10 +342,11 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def build_data(path: str, root: Node, limits: Limits = DEFAULT_LIMITS) -> Document:
+def build_data(path: str, root: Node, limits: Limits = DEFAULT_LIMITS, has_aliases: bool = True) -> Document:
     b = _Builder(path, limits)
-    b.measure(root)
-    data = b.build(root)
+    if has_aliases:
+        b.measure(root)  # aliases can expand exponentially: bound them before building
+    data = b.build(root, 0)
     return Document(root=root, data=data, physical_nodes=b.physical, anchors_used=b.seen)
 
 
@@ -304,4 +354,4 @@ def load(path: str, text: str, limits: Limits = DEFAULT_LIMITS) -> Document:
     root = compose_node(path, text, limits)
     if root is None:
         raise InputError(path, "no YAML document: the file is empty or holds only comments", 1, 1)
-    return build_data(path, root, limits)
+    return build_data(path, root, limits, has_aliases="*" in text)
