@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import replace
 from typing import Any
 
 from hardener import __version__
+from hardener.compose import parse_source
 from hardener.pipeline import Result
 from hardener.plan import ABSENT
 
@@ -106,10 +108,7 @@ def _path_str(parts: list) -> str:
 
 def structured_changes(result: Result) -> list[dict]:
     """The data changes of each file, as DeepDiff sees them (before -> after)."""
-    from deepdiff import DeepDiff
-
-    from hardener.compose import parse_source
-    from dataclasses import replace
+    from deepdiff import DeepDiff  # imported only when a JSON report needs it
 
     out: list[dict] = []
     for fe in result.changed_edits:
@@ -118,13 +117,23 @@ def structured_changes(result: Result) -> list[dict]:
         for kind, levels in diff.items():
             for level in levels:
                 path = level.path(output_format="list")
-                entry: dict[str, Any] = {"file": display_path(fe.file.path), "path": _path_str(path), "change": kind}
+                entry: dict[str, Any] = {"file": display_path(fe.file.path), "path": _path_str(path), "change": _KINDS.get(kind, kind)}
                 if level.t1 is not None and not _is_notpresent(level.t1):
                     entry["before"] = _jsonable(level.t1)
                 if level.t2 is not None and not _is_notpresent(level.t2):
                     entry["after"] = _jsonable(level.t2)
                 out.append(entry)
     return out
+
+
+_KINDS = {
+    "dictionary_item_added": "added",
+    "iterable_item_added": "added",
+    "dictionary_item_removed": "removed",
+    "iterable_item_removed": "removed",
+    "values_changed": "changed",
+    "type_changes": "changed",
+}
 
 
 def _is_notpresent(value: Any) -> bool:
