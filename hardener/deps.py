@@ -58,6 +58,12 @@ class Analysis:
 
 # A hostname-shaped token: not glued to other name characters, not the start of a longer domain.
 _LOOSE = re.compile(r"(?<![\w.\-$])([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?![\w\-]|://)")
+# In mounted configuration files a name counts when it stands like a host: after a separator
+# (space, "/", "@", "=", ",", a quote or bracket) and before a port, a path, a separator or the end
+# of the line, as in "proxy_pass http://app:8000;", "server app;", "targets: ['node-exporter:9100']".
+_CONFIG = re.compile(
+    r"(?:^|(?<=[\s/@,='\"(\[]))([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?=:\d|/|[\s;,'\")\]]|$)", re.M
+)
 # In source code only host-shaped uses count: URLs, user@host, "host" strings, host:port, host=...
 _STRONG = re.compile(
     r"(?:://|@|['\"`]|host\w*\s*[=:]\s*['\"]?)([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?=:\d|['\"`/?]|[\s;,)\]}]|$)",
@@ -71,11 +77,11 @@ class HostnameMatcher:
     def __init__(self, hostnames: dict[str, str]):
         self.hostnames = hostnames
 
-    def find(self, text: str, strong: bool = False) -> list[tuple[str, str]]:
-        """(hostname as written, service) pairs found in text."""
+    def find(self, text: str, kind: str = "value") -> list[tuple[str, str]]:
+        """(hostname as written, service) pairs found in a compose value, a config file or source."""
         if not text or not self.hostnames:
             return []
-        rx = _STRONG if strong else _LOOSE
+        rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
         out = []
         get = self.hostnames.get
         for m in rx.finditer(text):
@@ -114,14 +120,29 @@ def _hostnames(project: Project, env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in names.items() if k}
 
 
-def _texts(data: dict, env: dict[str, str]) -> list[tuple[str, str]]:
-    """(where, text) pairs of a service's own values that may name other services."""
+# Variables whose value is an identifier, not a host: POSTGRES_DB=n8n names a database, not the
+# service n8n. A URL or host:port in them still counts (the match then is not the whole value).
+_IDENTIFIER_KEY = re.compile(r"(?:^|_)(?:DB|DATABASE|DBNAME|USER|USERNAME|NAME|PASSWORD|PASS|PWD|SCHEMA|BUCKET|INDEX|TOPIC|QUEUE|REALM|ROLE)$", re.I)
+
+
+def _env_texts(variables: dict, where: str, env: dict[str, str]) -> list[tuple[str, str]]:
+    """(where, value) of environment variables that may hold a hostname."""
     out: list[tuple[str, str]] = []
-    for k, v in as_mapping(data.get("environment")).items():
+    for k, v in variables.items():
         if v is None:  # "- NAME" takes its value from the environment Compose reads (.env here)
             v = env.get(k)
-        if v is not None:
-            out.append((f"environment {k}", str(v)))
+        if v is None:
+            continue
+        v = str(v)
+        if _IDENTIFIER_KEY.search(k) and re.fullmatch(r"[\w.\-]+", v.strip()):
+            continue
+        out.append((f"{where}{k}", v))
+    return out
+
+
+def _texts(data: dict, env: dict[str, str]) -> list[tuple[str, str]]:
+    """(where, text) pairs of a service's own values that may name other services."""
+    out = _env_texts(as_mapping(data.get("environment")), "environment ", env)
     for key in ("command", "entrypoint"):
         v = untag(data.get(key))
         if isinstance(v, list):
@@ -191,12 +212,12 @@ def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None 
             for word, dst in matcher.find(interpolate(text, env)) + matcher.find(text):
                 a.add(name, dst, f"{where} names '{word}'", "hostname")
         for path in env_files(data, base):
-            values = read_env_file_safe(path, reader)
-            for k, v in (values or {}).items():
+            where = f"env_file {os.path.relpath(path, project.directory)}: "
+            for label, v in _env_texts(read_env_file_safe(path, reader) or {}, where, env):
                 for word, dst in matcher.find(v):
-                    a.add(name, dst, f"env_file {os.path.relpath(path, project.directory)}: {k} names '{word}'", "hostname")
+                    a.add(name, dst, f"{label} names '{word}'", "hostname")
         for path, text in mounted_texts(reader, data, base, env):
-            for word, dst in matcher.find(text):
+            for word, dst in matcher.find(text, "config"):
                 a.add(name, dst, f"mounted config {os.path.relpath(path, project.directory)} names '{word}'", "config")
         labels = as_mapping(data.get("labels"))
         tn = labels.get("traefik.docker.network")
@@ -269,7 +290,7 @@ def _sources(project: Project, a: Analysis, reader: FileReader, matcher: Hostnam
         scan = scan_context(reader, interpolate(ctx, project.env), base)
         found = False
         for path, text in scan.files:
-            for word, dst in matcher.find(text, strong=True):
+            for word, dst in matcher.find(text, "source"):
                 if dst != name:
                     found = True
                     a.add(name, dst, f"source {os.path.relpath(path, project.directory)} names '{word}'", "source")

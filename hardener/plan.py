@@ -95,6 +95,7 @@ class Plan:
     networks: dict[str, NetworkPlan] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    assumed: dict[str, str] = field(default_factory=dict)  # built services given data access on no evidence
 
     @property
     def changed(self) -> bool:
@@ -297,6 +298,7 @@ class Planner:
         self.mark_internal()
         self.report_sharing()
         self.build_service_plans()
+        self.plan.assumed = {s: why for s, why in self.a.assumed.items() if self.owner(s) in self.movable}
         return self.plan
 
     def host_mode(self) -> None:
@@ -396,8 +398,12 @@ class Planner:
             return "front"
         return "back"
 
+    KIND_ORDER = ("declared", "namespace", "override", "hostname", "config", "proxy", "role", "source", "assumed")
+
     def keep_dependencies(self) -> None:
-        for (src, dst), dep in self.a.deps.items():
+        # the strongest evidence first, so that each join is explained by its best reason
+        deps = sorted(self.a.deps.items(), key=lambda item: self.KIND_ORDER.index(item[1].kind))
+        for (src, dst), dep in deps:
             a, b = self.owner(src), self.owner(dst)
             if a == b or self.state[a].mode in ("none", "other") or self.state[b].mode in ("none", "other"):
                 continue

@@ -85,7 +85,7 @@ def summary_lines(result: Result) -> list[str]:
     for note in plan.notes:
         lines.append(note)
     a = plan.analysis
-    for svc, why in a.assumed.items():
+    for svc, why in plan.assumed.items():
         stores = [d.dst for d in a.of(svc) if d.kind == "assumed"]
         lines.append(f"{svc}: {why}: keeps access to data stores ({', '.join(stores)})")
     for f in plan.findings:
