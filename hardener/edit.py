@@ -106,14 +106,40 @@ class FileEditor:
         return mapping.value[0][0].start_mark.column
 
     def add_pair(self, mapping: MappingNode, key: str, value: Any, **kw: Any) -> None:
-        """Add ``key: value`` at the end of a block mapping."""
+        """Add ``key: value`` at the end of a mapping (block, or flow such as ``{image: x}``)."""
         if mapping.flow_style:
-            raise EditError(f"cannot add '{key}' to a flow-style mapping on line {mapping.start_mark.line + 1}")
+            close = self.text.rfind("}", mapping.start_mark.index, mapping.end_mark.index)
+            inner = self.text[mapping.start_mark.index + 1:close]
+            pos = mapping.start_mark.index + 1 + len(inner.rstrip())
+            sep = ", " if inner.strip() else ""
+            self.splice(pos, pos, f"{sep}{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}")
+            return
         indent = self.mapping_indent(mapping)
         step = self.style.block_mapping_step(mapping, indent)
         seq_off = self.style.block_seq_offset(mapping)
         lines = self.render_pair(key, value, indent, step, seq_off, **kw)
         self.insert_after_line(self.last_line(mapping), lines)
+
+    def replace_flow_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
+        """Replace or delete ``key: value`` inside a flow mapping."""
+        start, end = loc.key.start_mark.index, content_end(loc.value, self.text)
+        if "#" in self.text[start:end] or "\n" in self.text[start:end]:
+            raise EditError(f"cannot edit '{loc.key.value}' in the multi-line flow mapping on line {loc.key.start_mark.line + 1}")
+        if key is not None:
+            self.splice(start, end, f"{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}")
+            return
+        before = self.text[loc.holder.start_mark.index:start]
+        after = self.text[end:loc.holder.end_mark.index]
+        if after.lstrip().startswith(","):  # "a: 1, b: 2" -> drop "a: 1, "
+            comma = end + after.index(",") + 1
+            while comma < len(self.text) and self.text[comma] == " ":
+                comma += 1
+            self.splice(start, comma, "")
+        elif before.rstrip().endswith(","):  # drop ", b: 2"
+            comma = loc.holder.start_mark.index + before.rstrip().rindex(",")
+            self.splice(comma, end, "")
+        else:
+            self.splice(start, end, "")
 
     def pair_span(self, loc: KeyLoc) -> tuple[int, int, list[str]]:
         """Span of whole lines holding a key and its value, and the comments on them to keep."""
@@ -136,6 +162,9 @@ class FileEditor:
 
     def replace_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
         """Replace a key and its value with another pair (or delete it when key is None)."""
+        if loc.holder.flow_style:
+            self.replace_flow_pair(loc, key, value, **kw)
+            return
         start, end, kept = self.pair_span(loc)
         lines = list(kept)
         if key is not None:
@@ -323,11 +352,15 @@ def _quote_of(node: SequenceNode) -> str | None:
     return None
 
 
-def _flow(value: Any, style: Style) -> str:
+def _flow(value: Any, style: Style, quote_items: bool = False) -> str:
+    """A value in flow style: ``[a, b]``, ``{internal: true}``."""
     if isinstance(value, dict):
         return "{" + ", ".join(f"{style.scalar(str(k))}: {_flow(v, style)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flow(v, style) for v in value) + "]"
+        return "[" + ", ".join(style.scalar(str(untag(v)), force_quote=quote_items) if isinstance(untag(v), str)
+                               else _flow(v, style) for v in value) + "]"
+    if value is None:
+        return "null"
     return style.scalar(value)
 
 

@@ -411,8 +411,8 @@ class Planner:
                 continue
             if self.state[b].mode == "host" and b not in self.removed_host:
                 continue
-            if not self.connected_before(src, dst):
-                continue
+            if not self.connected_before(src, dst) and not (a in self.movable and b in self.movable):
+                continue  # never connect what was apart, unless both are being re-tiered anyway
             after_a, after_b = set(self.nets_after(a)), set(self.nets_after(b))
             if after_a & after_b:
                 continue

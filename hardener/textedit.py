@@ -89,6 +89,9 @@ def content_end(node: Node, text: str) -> int:
         end = node.end_mark.index
         if node.style in ("|", ">"):
             start = node.start_mark.index
+            header = text[start:text.find("\n", start) if "\n" in text[start:end] else end]
+            if "+" in header.split("#", 1)[0]:
+                return end  # keep chomping: the trailing line breaks belong to the value
             while end > start and text[end - 1] in " \t\r\n":
                 end -= 1
         return end
