@@ -93,7 +93,7 @@ def handle(result: Result, mode: str, fmt: str, quiet: bool) -> int:
     if mode == "diff":
         if fmt == "text":
             for fe in pending:
-                click.echo(unified_diff(display_path(fe.file.path), fe.file.source.text, fe.new_text), nl=False)
+                click.echo(unified_diff(display_path(fe.file.path), fe.file.source.text, fe.new_text, fe.splices), nl=False)
         return max(status, 1 if pending else 0)
     if mode == "check":
         if fmt == "text":

@@ -60,12 +60,17 @@ class ComposeFile:
         return loc.value if loc else None
 
     def service_nodes(self) -> dict[str, MappingNode]:
+        """Service name -> its mapping node in this file (computed once: the tree never changes)."""
+        cached = self.__dict__.get("_service_nodes")
+        if cached is not None:
+            return cached
         services = self.top_value_node("services")
         out: dict[str, MappingNode] = {}
         if isinstance(services, MappingNode):
             for k, v in services.value:
                 if isinstance(k, ScalarNode) and isinstance(v, MappingNode):
                     out[str(k.value)] = v
+        self.__dict__["_service_nodes"] = out
         return out
 
 

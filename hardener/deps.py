@@ -31,29 +31,68 @@ class Dependency:
     dst: str
     evidence: list[str] = field(default_factory=list)
     kind: str = "declared"  # declared | hostname | proxy | config | source | role | namespace | assumed | override
+    alias_network: str | None = None  # reached through an alias that only resolves on this network
+
+
+@dataclass
+class GroupDependency:
+    """One service reaching every service of a set: an admin tool and the data stores it serves,
+    a scraper and the exporters, a built service assumed to use the data stores. Kept as one
+    entry so that N admin tools and M data stores cost N + M, not N * M."""
+
+    src: str
+    dsts: tuple[str, ...]
+    evidence: str
+    kind: str = "role"  # role | assumed
 
 
 @dataclass
 class Analysis:
     tiers: dict[str, Tier]
     deps: dict[tuple[str, str], Dependency] = field(default_factory=dict)
+    groups: list[GroupDependency] = field(default_factory=list)
+    by_src: dict[str, list[Dependency]] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # network-namespace owner of each service
     source: dict[str, str] = field(default_factory=dict)  # build-context scan status per built service
     traefik_network: dict[str, str] = field(default_factory=dict)  # service -> traefik.docker.network value
     hostnames: dict[str, str] = field(default_factory=dict)  # hostname (lower case) -> service
     assumed: dict[str, str] = field(default_factory=dict)  # service -> why it keeps access to data stores
+    alias_networks: dict[str, str] = field(default_factory=dict)  # network alias (lower case) -> its network
 
-    def add(self, src: str, dst: str, evidence: str, kind: str) -> None:
+    def add(self, src: str, dst: str, evidence: str, kind: str, word: str | None = None) -> None:
         if src == dst:
             return
         dep = self.deps.get((src, dst))
         if dep is None:
-            self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind)
+            dep = self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind)
+            self.by_src.setdefault(src, []).append(dep)
         elif evidence not in dep.evidence:
             dep.evidence.append(evidence)
+        if word is not None and dep.alias_network is None:
+            dep.alias_network = self.alias_networks.get(word.lower())
+
+    def add_group(self, src: str, dsts: tuple[str, ...], evidence: str, kind: str) -> None:
+        dsts = tuple(d for d in dsts if d != src)
+        if dsts:
+            self.groups.append(GroupDependency(src, dsts, evidence, kind))
 
     def of(self, name: str) -> list[Dependency]:
-        return [d for (s, _), d in self.deps.items() if s == name]
+        return self.by_src.get(name, [])
+
+    def reaches(self, src: str) -> list[str]:
+        """Every service ``src`` reaches, through pairs and groups."""
+        out = [d.dst for d in self.of(src)]
+        for g in self.groups:
+            if g.src == src:
+                out.extend(g.dsts)
+        return out
+
+    def pairs(self) -> list[tuple[str, str, str, list[str]]]:
+        """Every dependency as (src, dst, kind, evidence), groups expanded (for reports)."""
+        out = [(d.src, d.dst, d.kind, d.evidence) for d in self.deps.values()]
+        for g in self.groups:
+            out.extend((g.src, d, g.kind, [g.evidence]) for d in g.dsts)
+        return out
 
 
 # A hostname-shaped token: not glued to other name characters, not the start of a longer domain.
@@ -94,7 +133,7 @@ class HostnameMatcher:
         return out
 
 
-def _hostnames(project: Project, env: dict[str, str]) -> dict[str, str]:
+def _hostnames(project: Project, env: dict[str, str], alias_networks: dict[str, str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for name, svc in project.services.items():
         names.setdefault(name.lower(), name)
@@ -106,12 +145,15 @@ def _hostnames(project: Project, env: dict[str, str]) -> dict[str, str]:
                 names.setdefault(interpolate(v, env).strip().lower(), name)
         nets = untag(data.get("networks"))
         if isinstance(nets, dict):
-            for cfg in nets.values():
+            for net, cfg in nets.items():
                 cfg = untag(cfg)
                 if isinstance(cfg, dict):
                     for alias in untag(cfg.get("aliases")) or []:
                         if isinstance(alias, str):
-                            names.setdefault(interpolate(alias, env).lower(), name)
+                            key = interpolate(alias, env).lower()
+                            names.setdefault(key, name)
+                            if key != name.lower():
+                                alias_networks.setdefault(key, str(net))
         for link in untag(data.get("links")) or []:
             if isinstance(link, str) and ":" in link:
                 target, alias = link.split(":", 1)
@@ -187,7 +229,7 @@ def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None 
     env = project.env
     a = Analysis(tiers=tiers)
     reader = reader or FileReader(project.directory)
-    a.hostnames = _hostnames(project, env)
+    a.hostnames = _hostnames(project, env, a.alias_networks)
     matcher = HostnameMatcher(a.hostnames)
     services = project.services
 
@@ -210,15 +252,15 @@ def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None 
                 a.add(name, t, "x-compose-harden talks-to", "override")
         for where, text in _texts(data, env):
             for word, dst in matcher.find(interpolate(text, env)) + matcher.find(text):
-                a.add(name, dst, f"{where} names '{word}'", "hostname")
+                a.add(name, dst, f"{where} names '{word}'", "hostname", word)
         for path in env_files(data, base):
             where = f"env_file {os.path.relpath(path, project.directory)}: "
             for label, v in _env_texts(read_env_file_safe(path, reader) or {}, where, env):
                 for word, dst in matcher.find(v):
-                    a.add(name, dst, f"{label} names '{word}'", "hostname")
+                    a.add(name, dst, f"{label} names '{word}'", "hostname", word)
         for path, text in mounted_texts(reader, data, base, env):
             for word, dst in matcher.find(text, "config"):
-                a.add(name, dst, f"mounted config {os.path.relpath(path, project.directory)} names '{word}'", "config")
+                a.add(name, dst, f"mounted config {os.path.relpath(path, project.directory)} names '{word}'", "config", word)
         labels = as_mapping(data.get("labels"))
         tn = labels.get("traefik.docker.network")
         if isinstance(tn, str) and tn:
@@ -251,20 +293,22 @@ def _proxies(project: Project, a: Analysis) -> None:
 
 def _roles(project: Project, a: Analysis) -> None:
     """Admin tools reach data stores; exporters reach what they export; scrapers reach exporters."""
-    data_stores = [n for n, t in a.tiers.items() if t.tier == "data"]
-    exporters = [n for n, t in a.tiers.items() if "exporter" in t.flags]
+    data_stores = tuple(n for n, t in a.tiers.items() if t.tier == "data")
+    by_family: dict[str, tuple[str, ...]] = {}
+    for d in data_stores:
+        fam = a.tiers[d].family
+        if fam:
+            by_family[fam] = by_family.get(fam, ()) + (d,)
+    exporters = tuple(n for n, t in a.tiers.items() if "exporter" in t.flags)
     for name, t in a.tiers.items():
         if "admin" in t.flags:
-            same = [d for d in data_stores if t.family and a.tiers[d].family == t.family]
-            for d in same or data_stores:
-                a.add(name, d, f"admin tool ({t.info.key if t.info else 'admin'}) for {a.tiers[d].family or 'data stores'}", "role")
+            same = by_family.get(t.family or "", ())
+            what = t.info.key if t.info else "admin"
+            a.add_group(name, same or data_stores, f"admin tool ({what}) for {t.family if same else 'data stores'}", "role")
         if "exporter" in t.flags and t.family:
-            for d in data_stores:
-                if a.tiers[d].family == t.family:
-                    a.add(name, d, f"exporter for {t.family}", "role")
+            a.add_group(name, by_family.get(t.family, ()), f"exporter for {t.family}", "role")
         if "scraper" in t.flags:
-            for e in exporters:
-                a.add(name, e, "scrapes exporters", "role")
+            a.add_group(name, exporters, "scrapes exporters", "role")
 
 
 def _owners(project: Project, a: Analysis) -> None:
@@ -281,7 +325,7 @@ def _owners(project: Project, a: Analysis) -> None:
 
 
 def _sources(project: Project, a: Analysis, reader: FileReader, matcher: HostnameMatcher) -> None:
-    data_stores = [n for n, t in a.tiers.items() if t.tier == "data"]
+    data_stores = tuple(n for n, t in a.tiers.items() if t.tier == "data")
     for name, svc in project.services.items():
         ctx = build_context(svc.data)
         if ctx is None:
@@ -293,9 +337,9 @@ def _sources(project: Project, a: Analysis, reader: FileReader, matcher: Hostnam
             for word, dst in matcher.find(text, "source"):
                 if dst != name:
                     found = True
-                    a.add(name, dst, f"source {os.path.relpath(path, project.directory)} names '{word}'", "source")
+                    a.add(name, dst, f"source {os.path.relpath(path, project.directory)} names '{word}'", "source", word)
         a.source[name] = scan.status if not found else "found"
-        uses_data = any(a.tiers.get(d.dst) and a.tiers[d.dst].tier == "data" for d in a.of(name))
+        uses_data = any(a.tiers.get(d) and a.tiers[d].tier == "data" for d in a.reaches(name))
         # Only application services are assumed to talk to data stores: a reverse proxy or web
         # server built from source is not given a path to the databases on a guess.
         if a.tiers[name].tier == "app" and not uses_data and scan.status != "scanned":
@@ -306,5 +350,4 @@ def _sources(project: Project, a: Analysis, reader: FileReader, matcher: Hostnam
             }[scan.status]
             if data_stores:
                 a.assumed[name] = f"built from source and {why}: no evidence either way"
-            for d in data_stores:
-                a.add(name, d, f"built from source, {why}: no evidence either way", "assumed")
+                a.add_group(name, data_stores, f"built from source, {why}: no evidence either way", "assumed")

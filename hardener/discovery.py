@@ -5,7 +5,7 @@
   each folder a default file (compose.yaml, ...) and its override file form one project, and
   every other variant (``compose.prod.yaml``, ``docker-compose.dev.yml``) is a project of its own;
 * ``-f/--file`` (repeatable) makes one project of the files given, merged in order;
-* with no argument, ``COMPOSE_FILE`` (separated by ``os.pathsep``) or the default file of the
+* with no argument, ``COMPOSE_FILE`` (separated by ``COMPOSE_PATH_SEPARATOR`` or ``os.pathsep``) or the default file of the
   current directory with its override, as Docker Compose does.
 """
 
@@ -83,7 +83,8 @@ def projects_from_args(paths: tuple[str, ...], files: tuple[str, ...], environ: 
         return projects
     env_files = environ.get("COMPOSE_FILE")
     if env_files:
-        return [[f for f in env_files.split(os.pathsep) if f]]
+        sep = environ.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+        return [[f for f in env_files.split(sep) if f]]
     default = default_project(".")
     if default is None:
         raise UsageError(

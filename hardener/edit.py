@@ -16,7 +16,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_users, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
-from hardener.style import Style
+from hardener.style import Style, dash_column
 from hardener.textedit import Lines, Splice, apply, content_end, inline_comment
 
 
@@ -29,6 +29,7 @@ class FileEdit:
     file: ComposeFile
     new_text: str
     notes: list[str] = field(default_factory=list)
+    splices: list[Splice] = field(default_factory=list)  # what changed, for the diff
     touched_anchors: set[str] = field(default_factory=set)  # top-level keys holding edited anchors
 
     @property
@@ -55,7 +56,7 @@ class FileEditor:
         self.splices.append(Splice(start, end, text, self._order))
 
     def result(self) -> FileEdit:
-        return FileEdit(self.cf, apply(self.text, self.splices), self.notes, self.touched_anchors)
+        return FileEdit(self.cf, apply(self.text, self.splices), self.notes, self.splices, self.touched_anchors)
 
     def key_line_prefix_ok(self, key: Node) -> bool:
         ln = key.start_mark.line
@@ -66,6 +67,15 @@ class FileEditor:
 
     def join_lines(self, lines: list[str]) -> str:
         return "".join(line + self.nl for line in lines)
+
+    def after_block_comments(self, line: int, indent: int) -> int:
+        """The last of the comment lines right after ``line`` that are indented deeper than
+        ``indent``: they belong to the block that ends there (a commented-out list item)."""
+        ln = line + 1
+        while ln < len(self.lines) and self.lines.is_comment(ln) and self.lines.indent(ln) > indent:
+            line = ln
+            ln += 1
+        return line
 
     def insert_after_line(self, line: int, lines: list[str]) -> None:
         """Insert whole lines after ``line`` (keeps a missing final newline missing)."""
@@ -118,7 +128,7 @@ class FileEditor:
         step = self.style.block_mapping_step(mapping, indent)
         seq_off = self.style.block_seq_offset(mapping)
         lines = self.render_pair(key, value, indent, step, seq_off, **kw)
-        self.insert_after_line(self.last_line(mapping), lines)
+        self.insert_after_line(self.after_block_comments(self.last_line(mapping), indent), lines)
 
     def replace_flow_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
         """Replace or delete ``key: value`` inside a flow mapping."""
@@ -146,7 +156,7 @@ class FileEditor:
         if not self.key_line_prefix_ok(loc.key):
             raise EditError(f"cannot edit '{loc.key.value}' on line {loc.key.start_mark.line + 1}: not at the start of its line")
         first = loc.key.start_mark.line
-        last = self.last_line(loc.value) if not _is_empty(loc.value) else first
+        last = self.last_line(loc.value) if not (_is_empty(loc.value) or self.is_alias(loc)) else first
         last = max(last, first)
         indent = loc.key.start_mark.column
         kept: list[str] = []
@@ -165,6 +175,8 @@ class FileEditor:
         if loc.holder.flow_style:
             self.replace_flow_pair(loc, key, value, **kw)
             return
+        if key is None and len(loc.holder.value) == 1:
+            self.mark_empty(loc.holder)  # the mapping's only key goes: it becomes {}
         start, end, kept = self.pair_span(loc)
         lines = list(kept)
         if key is not None:
@@ -180,6 +192,47 @@ class FileEditor:
             self.splice(max(start - len(self.nl), 0), end, "")
         else:
             self.splice(start, end, self.join_lines(lines))
+
+    def is_alias(self, loc: KeyLoc) -> bool:
+        """Is the value an alias (``key: *name``)? Its node then sits at the anchor, earlier on."""
+        return loc.value.start_mark.index < loc.key.end_mark.index
+
+    def shared(self, node: Node) -> bool:
+        """Is this node reached more than once (an anchor that aliases use)?"""
+        return self.cf.doc.anchors_used.get(id(node), 0) > 1
+
+    def replace_alias(self, loc: KeyLoc, value: Any, quote_items: bool = False) -> None:
+        """``key: *name`` becomes ``key: <the service's own value, in flow style>``."""
+        colon = self.text.find(":", loc.key.end_mark.index)
+        star = self.text.find("*", colon)
+        line_end = self.lines.end(loc.key.start_mark.line)
+        if colon < 0 or star < 0 or star >= line_end:
+            raise EditError(f"cannot find the alias after '{loc.key.value}' on line {loc.key.start_mark.line + 1}")
+        end = star + 1
+        while end < len(self.text) and not self.text[end].isspace() and self.text[end] not in ",]}":
+            end += 1
+        self.splice(star, end, _flow(value, self.style, quote_items))
+
+    def mark_empty(self, mapping: MappingNode) -> None:
+        """Write `` {}`` where a block mapping whose last key is deleted starts (after its anchor
+        or tag, or after the parent key's colon)."""
+        pos = mapping.start_mark.index
+        if self.text[pos] in "&!":
+            end = pos
+            while end < len(self.text) and self.text[end] in "&!":
+                while end < len(self.text) and not self.text[end].isspace():
+                    end += 1
+                while end < len(self.text) and self.text[end] == " ":
+                    end += 1
+            pos = len(self.text[:end].rstrip(" "))
+        else:
+            back = pos - 1
+            while back >= 0 and self.text[back] in " \t\r\n":
+                back -= 1
+            if back < 0 or self.text[back] != ":":
+                raise EditError(f"cannot empty the mapping on line {mapping.start_mark.line + 1}")
+            pos = back + 1
+        self.splice(pos, pos, " {}")
 
     def set_scalar(self, node: ScalarNode, value: Any) -> None:
         self.splice(node.start_mark.index, node.end_mark.index, self.style.scalar(value))
@@ -226,7 +279,7 @@ class FileEditor:
             ln0 = first.start_mark.line
             prefix = self.text[self.lines.start(ln0):first.start_mark.index]
             if prefix.strip() != "-":
-                prefix = " " * node.start_mark.column + "- "
+                prefix = " " * dash_column(node, self.text) + "- "
             q = _quote_of(node)
             items = [prefix + self.style.scalar(a, force_quote=quote, quote=q) for a in add]
             self.insert_after_line(self.last_line(node), items)
@@ -260,7 +313,7 @@ class FileEditor:
             pairs = [self.text[k.start_mark.index:content_end(v, self.text)] if not _is_empty(v) else str(k.value) + ":"
                      for k, v in node.value if str(k.value) not in remove]
             for k, v in add.items():
-                pairs.append(f"{self.style.scalar(k)}: {_flow(v, self.style)}" if v is not None else f"{self.style.scalar(k)}:")
+                pairs.append(f"{self.style.scalar(k)}: {_flow(v, self.style) if v is not None else '{}'}")
             pad = " " if body[1:2] == " " else ""
             self.splice(start, end, "{" + pad + ", ".join(pairs) + pad + "}")
             return
@@ -488,6 +541,13 @@ class ProjectEditor:
         for d, loc in net_defs:
             ed = self.editor(d.file)
             value = loc.value
+            if not loc.via_merge and ed.is_alias(loc):
+                ed.replace_alias(loc, final)
+                ed.notes.append(f"{svc.name}: networks written on the service (they came from an alias)")
+                added = True
+                continue
+            if not loc.via_merge and ed.shared(value):
+                raise EditError(f"the networks of {svc.name} are an anchor other keys alias: edit it by hand")
             if loc.via_merge:
                 users = self.anchor_users(d.file, loc.holder)
                 same = all(
@@ -529,6 +589,11 @@ class ProjectEditor:
         port_defs = [(d, loc) for d, loc in port_defs if loc is not None]
         for d, loc in reversed(port_defs):
             ed = self.editor(d.file)
+            if not loc.via_merge and ed.is_alias(loc):
+                ed.replace_alias(loc, final, quote_items=True)
+                return
+            if not loc.via_merge and ed.shared(loc.value):
+                raise EditError(f"the ports of {svc.name} are an anchor other keys alias: edit it by hand")
             if loc.via_merge:
                 ed.add_pair(self.service_node(d.file, svc.name), "ports", final, quote_items=True)
                 ed.notes.append(f"{svc.name}: ports overridden on the service (they came from an anchor)")

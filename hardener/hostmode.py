@@ -126,3 +126,31 @@ def already_published(data: dict) -> set[Port]:
 def port_entry(port: Port) -> str:
     return f"{port.number}:{port.number}/udp" if port.protocol == "udp" else f"{port.number}:{port.number}"
 
+
+
+_LOCALHOST = re.compile(r"(?<![\w.\-])(?:localhost|127\.0\.0\.1|\[::1\]|::1)(?::(\d{2,5}))?(?![\w\-])", re.I)
+
+
+def localhost_references(data: dict, tier: Tier, env: dict[str, str]) -> list[str]:
+    """Environment values and commands of a host-mode service that reach *other* things on the
+    host through localhost (its own listening ports and healthchecks do not count)."""
+    own = {p.number for p in discover_ports(data, tier, env).numbers()}
+    texts: list[tuple[str, str]] = [(f"environment {k}", str(v)) for k, v in as_mapping(data.get("environment")).items() if v is not None]
+    for key in ("command", "entrypoint"):
+        v = untag(data.get(key))
+        if v is not None:
+            texts.append((key, " ".join(str(untag(x)) for x in v) if isinstance(v, list) else str(v)))
+    out = []
+    for where, text in texts:
+        text = interpolate(text, env)
+        for m in _LOCALHOST.finditer(text):
+            port = m.group(1)
+            if port and int(port) in own:
+                continue
+            if not port and not re.search(r"HOST|ADDR|URL|URI|DSN|SERVER", where, re.I):
+                continue
+            if _FLAG_PORT.search(text[max(0, m.start() - 40):m.end()]):
+                continue  # its own listen address
+            out.append(f"{where} ({m.group(0)})")
+            break
+    return out

@@ -14,6 +14,7 @@ from hardener.edit import EditError, FileEdit, realise
 from hardener.errors import HardenError, InputError, VerifyError
 from hardener.plan import Finding, Plan, make_plan
 from hardener.scan import FileReader
+from hardener.textedit import EditConflict
 from hardener.source import DEFAULT_MAX_BYTES, Source
 from hardener.verify import verify
 
@@ -54,7 +55,7 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -
         edits = realise(plan) if plan.changed else []
         verify(plan, edits, max_bytes)
         result.edits = edits
-    except EditError as exc:
+    except (EditError, EditConflict) as exc:
         result.error = VerifyError(files[0].path, f"cannot apply the fix: {exc}; file left untouched")
     except HardenError as exc:
         result.error = exc

@@ -34,6 +34,7 @@ from hardener.hostmode import (
     already_published,
     comment_justification,
     discover_ports,
+    localhost_references,
     option_justification,
     port_entry,
 )
@@ -211,7 +212,12 @@ class Planner:
         self._members: dict[str, list[str]] = {}
         for n in project.services:
             self._members.setdefault(self.owner(n), []).append(n)
+        self.groups_by_src: dict[str, list] = {}
+        for g in analysis.groups:
+            self.groups_by_src.setdefault(g.src, []).append(g)
+        self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self.internal: set[str] = set()
+        self.internal_pending: set[str] = set()
 
     # names ----------------------------------------------------------------------------------
     def net_name(self, role: str, base: str) -> str:
@@ -286,6 +292,8 @@ class Planner:
         if net not in self.target[o]:
             self.target[o].append(net)
             self.reasons[o].append(f"{net} ({why})")
+            if self._net_members is not None:
+                self._net_members.setdefault(net, []).append(o)
         return True
 
     # steps ------------------------------------------------------------------------------------
@@ -326,6 +334,14 @@ class Planner:
             if not st.editable:
                 self.plan.findings.append(Finding(
                     "host-network", name, f"network_mode: host not removed: {st.why_fixed}", False))
+                continue
+            local = localhost_references(self.p.services[name].data, tier, self.p.env)
+            if local:
+                self.plan.findings.append(Finding(
+                    "host-network-localhost", name,
+                    f"network_mode: host kept: {local[0]} reaches something on the host through localhost, "
+                    "which would break off the host's network; point it at a service name or publish the port, "
+                    "or justify host networking", False))
                 continue
             self.removed_host.add(name)
 
@@ -373,9 +389,14 @@ class Planner:
             return
         proposal: dict[str, list[tuple[str, str]]] = {o: self.tier_nets_for(o) for o in self.movable}
         roles_used = {r for lst in proposal.values() for r, _ in lst}
-        # Tiering that separates nothing (only app services, or one service) leaves them on default.
+        # Tiering that separates nothing (only app services, or one service) leaves them on default
+        # -- unless the stack already declares its networks and nothing else stays on default.
         separates = "data" in roles_used or ("front" in roles_used and len(self.movable) > 1 and roles_used != {"front"})
-        if not separates:
+        declared_stack = any(st.mode == "nets" and st.nets != ["default"] for st in self.state.values())
+        default_stays = any(
+            "default" in self.state[o].nets and o not in self.movable for o in self.p.services if self.owner(o) == o
+        )
+        if not separates and (not declared_stack or default_stays):
             for o in self.movable:
                 st = self.state[o]
                 if st.mode == "nets":
@@ -385,7 +406,8 @@ class Planner:
                     if st.mode in ("bridge", "host"):
                         self.reasons[o].append("default (the project's own network: name resolution, no other tier to separate)")
             return
-        for o in sorted(self.movable, key=list(self.p.services).index):
+        order = {n: i for i, n in enumerate(self.p.services)}
+        for o in sorted(self.movable, key=order.__getitem__):
             for role, why in proposal[o]:
                 self.join(o, self.role_name(role), why)
 
@@ -402,43 +424,58 @@ class Planner:
 
     def keep_dependencies(self) -> None:
         # the strongest evidence first, so that each join is explained by its best reason
-        deps = sorted(self.a.deps.items(), key=lambda item: self.KIND_ORDER.index(item[1].kind))
-        for (src, dst), dep in deps:
-            a, b = self.owner(src), self.owner(dst)
-            if a == b or self.state[a].mode in ("none", "other") or self.state[b].mode in ("none", "other"):
-                continue
-            if self.state[a].mode == "host" and a not in self.removed_host:
-                continue
-            if self.state[b].mode == "host" and b not in self.removed_host:
-                continue
-            if not self.connected_before(src, dst) and not (a in self.movable and b in self.movable):
-                continue  # never connect what was apart, unless both are being re-tiered anyway
-            after_a, after_b = set(self.nets_after(a)), set(self.nets_after(b))
-            if after_a & after_b:
-                continue
-            why = f"{'reaches' if a == src else 'reached by'} {dst if a == src else src}: {dep.evidence[0]}"
-            why_b = f"{'reached by' if b == dst else 'reaches'} {src if b == dst else dst}: {dep.evidence[0]}"
-            if a in self.movable and b in self.movable:
-                net = self.role_name(self.shared_role(a, b))
-                self.join(a, net, why)
-                self.join(b, net, why_b)
-                continue
-            # One side keeps its networks: the other joins a network they shared before.
-            for mover, fixed, reason in ((a, b, why), (b, a, why_b)):
-                if mover not in self.target:
+        deps = sorted(self.a.deps.values(), key=lambda dep: self.KIND_ORDER.index(dep.kind))
+        for dep in deps:
+            self.keep(dep.src, dep.dst, dep.evidence[0], dep.alias_network)
+        # A group ("reaches every data store") is kept by checking one member per distinct
+        # network situation: members that sit on the same networks are kept together.
+        for group in sorted(self.a.groups, key=lambda g: self.KIND_ORDER.index(g.kind)):
+            seen: set[tuple] = set()
+            for dst in group.dsts:
+                b = self.owner(dst)
+                key = (tuple(self.nets_before(b)), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
+                if key in seen:
                     continue
-                before = self.nets_before(fixed)
-                shared = [n for n in self.state[fixed].nets if n in before and (n in self.nets_before(mover) or "<host>" in self.nets_before(mover))]
-                candidates = shared or [n for n in self.nets_after(fixed) if not n.startswith("<")]
-                if candidates:
-                    pick = next((n for n in candidates if not self.external(n)), candidates[0])
-                    self.join(mover, pick, reason)
-                    break
-            else:
-                self.plan.findings.append(Finding(
-                    "dependency-cut", src,
-                    f"{src} reaches {dst} ({dep.evidence[0]}) but neither side's networks can be edited to keep them together",
-                    False))
+                seen.add(key)
+                self.keep(group.src, dst, group.evidence)
+
+    def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
+        """Make sure ``src`` still reaches ``dst`` if it reached it before."""
+        a, b = self.owner(src), self.owner(dst)
+        if a == b or self.state[a].mode in ("none", "other") or self.state[b].mode in ("none", "other"):
+            return
+        if self.state[a].mode == "host" and a not in self.removed_host:
+            return
+        if self.state[b].mode == "host" and b not in self.removed_host:
+            return
+        if not self.connected_before(src, dst) and not (a in self.movable and b in self.movable):
+            return  # never connect what was apart, unless both are being re-tiered anyway
+        if not set(self.nets_after(a)).isdisjoint(self.nets_after(b)):
+            return
+        why = f"{'reaches' if a == src else 'reached by'} {dst if a == src else src}: {evidence}"
+        why_b = f"{'reached by' if b == dst else 'reaches'} {src if b == dst else dst}: {evidence}"
+        if a in self.movable and b in self.movable:
+            net = self.role_name(self.shared_role(a, b))
+            self.join(a, net, why)
+            self.join(b, net, why_b)
+            return
+        # One side keeps its networks: the other joins a network they shared before.
+        for mover, fixed, reason in ((a, b, why), (b, a, why_b)):
+            if mover not in self.target:
+                continue
+            before_mover = self.nets_before(mover)
+            shared = [n for n in self.state[fixed].nets if n in before_mover or "<host>" in before_mover]
+            candidates = shared or [n for n in self.nets_after(fixed) if not n.startswith("<")]
+            if alias_network in candidates and fixed == b:  # the hostname used only resolves there
+                candidates = [alias_network]
+            if candidates:
+                pick = next((n for n in candidates if not self.external(n)), candidates[0])
+                self.join(mover, pick, reason)
+                return
+        self.plan.findings.append(Finding(
+            "dependency-cut", src,
+            f"{src} reaches {dst} ({evidence}) but neither side's networks can be edited to keep them together",
+            False))
 
     def keep_traefik_networks(self) -> None:
         proxies = [n for n, t in self.tiers.items() if "proxy-discovery" in t.flags]
@@ -465,10 +502,18 @@ class Planner:
         return None
 
     def members_of(self, net: str) -> list[str]:
-        return [o for o in self.p.services if self.owner(o) == o and net in self.nets_after(o)]
+        """Services (namespace owners) on ``net`` after the plan so far."""
+        if self._net_members is None:
+            self._net_members = {}
+            for o in self.p.services:
+                if self.owner(o) == o:
+                    for n in self.nets_after(o):
+                        self._net_members.setdefault(n, []).append(o)
+        return list(self._net_members.get(net, []))
 
     def mark_internal(self) -> None:
-        created = {self.names[r] for r in self.names}
+        # Of the new networks only the data tier is ever internal: frontend and backend are ways out.
+        created = {self.names["data"]} if "data" in self.names else set()
         candidates: list[str] = []
         for net in list(self.declared) + sorted(created):
             if net == "default" or self.external(net) or self.already_internal(net) or net in candidates:
@@ -477,14 +522,11 @@ class Planner:
             stores = [m for o in members for m in self.members(o) if self.is_data_store(m)]
             if not stores:
                 continue
-            if all(self.needs_way_out(o) for o in members if any(self.is_data_store(m) for m in self.members(o))):
-                for m in stores:
-                    if self.publishes(m):
-                        self.plan.findings.append(Finding(
-                            "data-published-port", m,
-                            f"data store publishes ports ({', '.join(str(untag(x)) for x in untag(self.p.services[m].data.get('ports')) or [])}); "
-                            f"network {net} stays non-internal: Docker publishes no ports of containers on internal-only networks",
-                            False))
+            # A declared network whose data stores all need a way out anyway (they publish ports)
+            # would gain nothing from internal: leave it (the stores are reported).
+            if net not in created and all(
+                self.needs_way_out(o) for o in members if any(self.is_data_store(m) for m in self.members(o))
+            ):
                 continue
             candidates.append(net)
         internal = set(candidates)
@@ -504,23 +546,76 @@ class Planner:
                             False))
                         changed = True
                         break
+        self.internal_pending = internal
         for net in candidates:
             if net not in internal:
                 continue
             for o in self.members_of(net):
                 if self.needs_way_out(o) and not self.has_way_out(o, internal, net):
-                    egress = self.egress_name(net)
-                    self.join(o, egress, f"its way out once {net} is internal")
-        for name in sorted(self.names.values(), key=self.rank):
+                    self.join(o, self.egress_name(net), f"its way out once {net} is internal")
+        self.simplify(internal)
+        for name in sorted(set(self.names.values()), key=self.rank):
             self.plan.networks[name] = NetworkPlan(
                 name, create=True, definition=self.new_definition(internal=name in internal),
                 reason="new tier network")
         for net in candidates:
-            if net in internal and net not in self.plan.networks:
+            if net in internal and net in self.declared and net not in self.plan.networks:
                 self.plan.networks[net] = NetworkPlan(
                     net, set_internal=True,
                     reason="carries data stores; every member that needs a way out has another network")
-        self.internal = internal | {n for n in self.declared if self.already_internal(n)}
+        self.internal = {n for n in internal if n in self.declared or n in self.names.values()}
+        self.internal |= {n for n in self.declared if self.already_internal(n)}
+
+    def simplify(self, internal: set[str]) -> None:
+        """Drop new networks that add nothing, then fall back to ``default`` if nothing is left
+        that separates anyone."""
+        order = ["front"] + [r for r in self.names if r.startswith("egress:")] + ["back", "data"]
+        for role in order:
+            name = self.names.get(role)
+            if name is None:
+                continue
+            members = set(self.members_of(name))
+            if not members or self.redundant(name, members, internal):
+                for o in members:
+                    self.target[o].remove(name)
+                    self.reasons[o] = [r for r in self.reasons[o] if not r.startswith(f"{name} (")]
+                if self._net_members is not None:
+                    self._net_members[name] = []
+                for r in [r for r, n in self.names.items() if n == name]:
+                    del self.names[r]
+        # Everything re-tiered ended up together on one ordinary network: that is what default
+        # already is, so leave those services there rather than rename their network.
+        created = set(self.names.values())
+        if created and not (created & internal):
+            sets = {tuple(self.target[o]) for o in self.movable}
+            if len(sets) == 1 and len(next(iter(sets))) == 1 and next(iter(sets))[0] in created:
+                if all(set(self.members_of(n)) <= self.movable for n in created):
+                    for o in self.movable:
+                        self.target[o] = ["default"] if self.state[o].mode != "nets" else list(self.state[o].nets)
+                        self.reasons[o] = ["default (the project's own network: nothing to separate)"]
+                    self.names.clear()
+                    self._net_members = None
+
+    def redundant(self, name: str, members: set[str], internal: set[str]) -> bool:
+        """Does every member of ``name`` keep what it gives without it? True when one other
+        network holds them all (so it connects nobody new) -- or when only one service is on it
+        -- and each member that needs a way out has another one."""
+        def way_out_elsewhere(o: str) -> bool:
+            return not self.needs_way_out(o) or any(
+                n != name and n not in internal and not n.startswith("<") and not self.already_internal(n)
+                for n in self.nets_after(o)
+            )
+
+        if not all(way_out_elsewhere(o) for o in members):
+            return False
+        if len(members) == 1:
+            (o,) = members
+            return any(n != name and not n.startswith("<") for n in self.nets_after(o))
+        first = next(iter(members))
+        for other in self.nets_after(first):
+            if other != name and not other.startswith("<") and members <= set(self.members_of(other)):
+                return True
+        return False
 
     def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:
         for n in self.nets_after(owner):
@@ -530,12 +625,22 @@ class Planner:
         return False
 
     def egress_name(self, net: str) -> str:
-        """The network that gives members of ``net`` their way out once ``net`` is internal."""
+        """The network that gives members of ``net`` their way out once ``net`` is internal: an
+        existing new network when everyone on it is on ``net`` already (joining it connects
+        nobody new), otherwise ``backend`` when free, otherwise ``<net>-egress``."""
         key = f"egress:{net}"
         if key in self.names:
             return self.names[key]
-        if "back" not in self.names and not any(k.startswith("egress:") for k in self.names) and BACK not in self.used_names:
-            return self.net_name(key, BACK)
+        on_net = set(self.members_of(net))
+        for role in ["back"] + [r for r in self.names if r.startswith("egress:")]:
+            name = self.names.get(role)
+            if name and name != net and name not in self.internal_pending and set(self.members_of(name)) <= on_net:
+                self.names[key] = name
+                return name
+        if "back" not in self.names and BACK not in self.used_names:
+            name = self.role_name("back")
+            self.names[key] = name
+            return name
         return self.net_name(key, f"{net}-egress")
 
     def new_definition(self, internal: bool) -> Any:
@@ -559,20 +664,22 @@ class Planner:
                 continue
             for n in self.nets_after(o):
                 nets.setdefault(n, []).append(o)
-        reported: set[tuple[str, str]] = set()
+        reported: set[str] = set()
         for net, owners in nets.items():
             edges = [m for o in owners for m in self.members(o) if self.tiers[m].tier == "edge"]
+            if not edges:
+                continue
             stores = [m for o in owners for m in self.members(o) if self.tiers[m].tier == "data"]
             for e in edges:
-                for d in stores:
-                    if (e, d) in reported or self.linked(e, d):
-                        continue
-                    reported.add((e, d))
+                unlinked = [d for d in stores if not self.linked(e, d)]
+                if unlinked and e not in reported:
+                    reported.add(e)
                     self.plan.findings.append(Finding(
                         "edge-shares-data", e,
-                        f"edge service {e} shares network {net} with data store {d} and nothing says it reaches it"
-                        + (" (externally managed network: not edited)" if self.external(net) else ""),
+                        f"edge service {e} shares network {net} with data store {', '.join(unlinked)} and nothing "
+                        "says it reaches it" + (" (externally managed network: not edited)" if self.external(net) else ""),
                         False))
+        about: set[str] = {f.service for f in self.plan.findings if f.service}
         for o in self.p.services:
             if self.owner(o) != o:
                 continue
@@ -586,12 +693,22 @@ class Planner:
                     f"data store {stores[0]} shares the network namespace of {o} with {', '.join(others)}: "
                     "it cannot be isolated from their outbound access", False))
                 continue
-            if self.state[o].mode == "host" or self.state[o].mode == "other":
-                continue
-            if any(self.publishes(m) or self.wants_egress_option(m) for m in stores):
+            if self.state[o].mode in ("host", "other") and o not in self.removed_host:
                 continue
             way_out = [n for n in self.nets_after(o) if n not in internal and not n.startswith("<")]
-            if way_out and not any(f.rule in ("data-egress", "data-published-port") and f.service == o for f in self.plan.findings):
+            published = [m for m in stores if self.publishes(m) or m in self.removed_host]
+            if published:
+                ports = ", ".join(str(untag(x)) for x in untag(self.p.services[published[0]].data.get("ports")) or []) or "its host-network ports"
+                self.plan.findings.append(Finding(
+                    "data-published-port", published[0],
+                    f"data store publishes {ports}: it keeps a network with outbound access"
+                    f"{' (' + ', '.join(way_out) + ')' if way_out else ''}, because Docker publishes no ports of "
+                    "containers whose only networks are internal; bind it to 127.0.0.1 or drop the ports if only "
+                    "other services use it", False))
+                continue
+            if any(self.wants_egress_option(m) for m in stores):
+                continue
+            if way_out and o not in about:
                 self.plan.findings.append(Finding(
                     "data-egress", o,
                     f"data store {o} keeps outbound access through {', '.join(way_out)}"
@@ -599,14 +716,27 @@ class Planner:
                     False))
 
     def linked(self, a: str, b: str) -> bool:
-        return (a, b) in self.a.deps or (b, a) in self.a.deps
+        """Does a dependency join a and b (or anything sharing their network namespaces)?"""
+        group_a, group_b = self.members(self.owner(a)), self.members(self.owner(b))
+        if len(group_a) > 1 or len(group_b) > 1:
+            return any(self._linked(x, y) for x in group_a for y in group_b)
+        return self._linked(a, b)
+
+    def _linked(self, a: str, b: str) -> bool:
+        if (a, b) in self.a.deps or (b, a) in self.a.deps:
+            return True
+        return any((g.src == a and b in g.dsts) or (g.src == b and a in g.dsts) for g in self.groups_of(a, b))
+
+    def groups_of(self, a: str, b: str) -> list:
+        return self.groups_by_src.get(a, []) + self.groups_by_src.get(b, [])
 
     def rank(self, net: str) -> int:
         order = [self.names.get(r) for r in ("front", "back", "data")]
         return order.index(net) if net in order else 3
 
     def build_service_plans(self) -> None:
-        for name in self.movable:
+        order = {n: i for i, n in enumerate(self.p.services)}
+        for name in sorted(self.movable, key=order.__getitem__):
             kept = [n for n in self.target[name] if n in self.state[name].nets]
             new = sorted((n for n in self.target[name] if n not in kept), key=self.rank)
             self.target[name] = kept + new

@@ -11,11 +11,101 @@ from hardener import __version__
 from hardener.compose import parse_source
 from hardener.pipeline import Result
 from hardener.plan import ABSENT
+from hardener.textedit import Lines, Splice, apply
 
 TIER_LABEL = {"edge": "edge service", "app": "app service", "data": "data store"}
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
+def unified_diff(path: str, before: str, after: str, splices: list[Splice] | None = None, context: int = 3) -> str:
+    """A unified diff of one file. With the editor's splices the hunks come straight from them
+    (linear in the file size); without, difflib computes them."""
+    if splices is None:
+        return _difflib_diff(path, before, after)
+    old = before.splitlines(keepends=True)
+    changes = _line_changes(before, splices)
+    out: list[str] = []
+    shift = 0  # new line number - old line number before the current change
+    i = 0
+    while i < len(changes):
+        # gather changes whose contexts touch into one hunk
+        j = i
+        while j + 1 < len(changes) and changes[j + 1][0] - changes[j][1] <= 2 * context:
+            j += 1
+        first_old = max(changes[i][0] - context, 0)
+        last_old = min(changes[j][1] + context, len(old))
+        body: list[str] = []
+        pos = first_old
+        new_count = 0
+        hunk_shift = shift
+        for k in range(i, j + 1):
+            start, stop, new_lines = changes[k]
+            for line in old[pos:start]:
+                body.append(" " + line)
+                new_count += 1
+            body.extend("-" + line for line in old[start:stop])
+            body.extend("+" + line for line in new_lines)
+            new_count += len(new_lines)
+            shift += len(new_lines) - (stop - start)
+            pos = stop
+        for line in old[pos:last_old]:
+            body.append(" " + line)
+            new_count += 1
+        old_count = last_old - first_old
+        new_start = first_old + hunk_shift
+        out.append(f"@@ -{_range(first_old, old_count)} +{_range(new_start, new_count)} @@\n")
+        out.extend(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in body)
+        i = j + 1
+    if not out:
+        return ""
+    return f"--- a/{path}\n+++ b/{path}\n" + "".join(out)
+
+
+def _range(start: int, count: int) -> str:
+    if count == 1:
+        return str(start + 1)
+    return f"{start + 1 if count else start},{count}"
+
+
+def _line_changes(text: str, splices: list[Splice]) -> list[tuple[int, int, list[str]]]:
+    """Splices as whole-line changes: (first old line, line after the last old line, new lines),
+    sorted, merged where they touch, with lines the change leaves as they were trimmed off."""
+    lines = Lines(text)
+    spans: list[list] = []
+    for sp in sorted(splices, key=lambda s: (s.start, s.end, s.order)):
+        # an edit at the very end of a file without a final newline changes its last line
+        first = lines.line_of(sp.start) if sp.start < len(text) or not text.endswith("\n") else len(lines)
+        at_line_start = sp.start == lines.start(first)
+        if sp.end > sp.start:
+            stop = lines.line_of(sp.end - 1) + 1
+        else:
+            stop = first if at_line_start else first + 1
+        if spans and first < spans[-1][1] or (spans and first == spans[-1][1] and not at_line_start):
+            spans[-1][1] = max(spans[-1][1], stop)
+            spans[-1][2].append(sp)
+        else:
+            spans.append([first, stop, [sp]])
+    old = text.splitlines(keepends=True)
+    out: list[tuple[int, int, list[str]]] = []
+    for first, stop, group in spans:
+        lo, hi = lines.start(first), lines.start(stop) if stop < len(lines) else len(text)
+        segment = text[lo:hi]
+        new_segment = apply(segment, [Splice(s.start - lo, s.end - lo, s.text, s.order) for s in group])
+        old_lines = old[first:stop]
+        new_lines = new_segment.splitlines(keepends=True)
+        while old_lines and new_lines and old_lines[0] == new_lines[0]:
+            old_lines.pop(0)
+            new_lines.pop(0)
+            first += 1
+        while old_lines and new_lines and old_lines[-1] == new_lines[-1]:
+            old_lines.pop()
+            new_lines.pop()
+            stop -= 1
+        if old_lines or new_lines:
+            out.append((first, stop, new_lines))
+    return out
+
+
+def _difflib_diff(path: str, before: str, after: str) -> str:
     a = before.splitlines(keepends=True)
     b = after.splitlines(keepends=True)
     out: list[str] = []
@@ -86,7 +176,7 @@ def summary_lines(result: Result) -> list[str]:
         lines.append(note)
     a = plan.analysis
     for svc, why in plan.assumed.items():
-        stores = [d.dst for d in a.of(svc) if d.kind == "assumed"]
+        stores = [d for g in a.groups if g.src == svc and g.kind == "assumed" for d in g.dsts]
         lines.append(f"{svc}: {why}: keeps access to data stores ({', '.join(stores)})")
     for f in plan.findings:
         if not f.fixed:
@@ -165,7 +255,7 @@ def json_report(results: list[Result], mode: str, exit_code: int) -> str:
             for n, t in plan.analysis.tiers.items()
         ]
         entry["dependencies"] = [
-            {"from": d.src, "to": d.dst, "kind": d.kind, "evidence": d.evidence} for d in plan.analysis.deps.values()
+            {"from": src, "to": dst, "kind": kind, "evidence": evidence} for src, dst, kind, evidence in plan.analysis.pairs()
         ]
         entry["changes"] = structured_changes(r) if r.changed_edits else []
         entry["findings"] = [f.as_dict() for f in plan.findings]

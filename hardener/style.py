@@ -42,7 +42,7 @@ class Style:
                     if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
                         steps[v.value[0][0].start_mark.column - k.start_mark.column] += 1
                     if isinstance(v, SequenceNode) and not v.flow_style and v.value:
-                        offsets[v.start_mark.column - k.start_mark.column] += 1
+                        offsets[dash_column(v, text) - k.start_mark.column] += 1
                     if isinstance(v, SequenceNode):
                         self.flow_lists["flow" if v.flow_style else "block"] += 1
                     stack.append(v)
@@ -68,7 +68,7 @@ class Style:
         counts: Counter[int] = Counter()
         for k, v in mapping.value:
             if isinstance(v, SequenceNode) and not v.flow_style and v.value:
-                counts[v.start_mark.column - k.start_mark.column] += 1
+                counts[dash_column(v, self.text) - k.start_mark.column] += 1
         return _mode(counts, self.seq_offset, lambda s: s >= 0)
 
     def scalar(self, value: str | bool | int | None, force_quote: bool = False, quote: str | None = None) -> str:
@@ -86,6 +86,14 @@ class Style:
         if q == "'":
             return "'" + value.replace("'", "''") + "'"
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dash_column(seq: SequenceNode, text: str) -> int:
+    """Column of the ``-`` of a block sequence's first item (its node may start at a tag)."""
+    item = seq.value[0]
+    line_start = text.rfind("\n", 0, item.start_mark.index) + 1
+    dash = text.rfind("-", line_start, item.start_mark.index)
+    return dash - line_start if dash >= 0 else seq.start_mark.column
 
 
 def _mode(counter: Counter, default: int, ok) -> int:

@@ -113,8 +113,9 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
                     files[0].path,
                     f"internal error: {sp.name}.{key} is {got!r} after the edit, the plan says {want!r}; file left untouched",
                 )
-    want_nets = {k: untag(v) for k, v in plan.final_networks().items()}
-    got_nets = {k: untag(v) for k, v in project.networks.items()}
+    # a network defined as "name:" (null) and as "name: {}" is the same network
+    want_nets = {k: untag(v) or {} for k, v in plan.final_networks().items()}
+    got_nets = {k: untag(v) or {} for k, v in project.networks.items()}
     if want_nets != got_nets:
         raise VerifyError(files[0].path, "internal error: top-level networks differ from the plan: "
                           + explain(copy.deepcopy(want_nets), copy.deepcopy(got_nets)))
