@@ -309,7 +309,7 @@ def build_project(files: list[ComposeFile], max_bytes: int) -> Project:
                 current = project.services[name]
                 current.data = merge_service(current.data, svc)
             else:
-                current = Service(name=name, data=dict(svc))
+                current = Service(name=name, data=merge_service({}, svc))  # honours !reset / !override
                 project.services[name] = current
             if name in nodes:
                 current.defs.append(ServiceDef(cf, nodes[name]))

@@ -98,10 +98,24 @@ class Analysis:
 # A hostname-shaped token: not glued to other name characters, not the start of a longer domain.
 _LOOSE = re.compile(r"(?<![\w.\-$])([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?![\w\-]|://)")
 # In mounted configuration files a name counts when it stands like a host: after a separator
-# (space, "/", "@", "=", ",", a quote or bracket) and before a port, a path, a separator or the end
-# of the line, as in "proxy_pass http://app:8000;", "server app;", "targets: ['node-exporter:9100']".
+# (space, "@", "=", ",", a quote or bracket, or the "//" of a URL -- not after a single "/", which is
+# a path) and before a port, a path, a separator or the end of the line, as in
+# "proxy_pass http://app:8000;", "server app;", "targets: ['node-exporter:9100']". A number followed
+# by a unit ("keys_zone=cache:10m") is a size, not a port.
 _CONFIG = re.compile(
-    r"(?:^|(?<=[\s/@,='\"(\[]))([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?=:\d|/|[\s;,'\")\]]|$)", re.M
+    r"(?:^|(?<=//)|(?<=[\s@,='\"(\[]))([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)"
+    r"(?=:\d{1,5}(?![\w.])|/|[\s;,'\")\]]|$)",
+    re.M,
+)
+_CONFIG_COMMENT = re.compile(r"(?:^|(?<=\s))[#;].*$", re.M)
+# nginx names other hosts only in *_pass directives, upstream "server" lines and URLs; everything
+# else there is a zone, a path or a variable ("proxy_cache cache;" names a cache zone).
+_NGINX_HINT = re.compile(r"\b(?:proxy_pass|fastcgi_pass|location\s|server_name)\b")
+_NGINX_HOSTS = re.compile(
+    r"\b(?:proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass\s+(?:[a-z]+://)?([A-Za-z0-9_][\w.\-]*?)(?=[:;/\s]|$)"
+    r"|^\s*server\s+([A-Za-z0-9_][\w.\-]*?)(?=[:;\s])"
+    r"|://([A-Za-z0-9_][\w.\-]*?)(?=[:/;\s\"']|$)",
+    re.M,
 )
 # In source code only host-shaped uses count: URLs, user@host, "host" strings, host:port, host=...
 _STRONG = re.compile(
@@ -121,10 +135,14 @@ class HostnameMatcher:
         if not text or not self.hostnames:
             return []
         rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
+        if kind == "config":
+            text = _CONFIG_COMMENT.sub("", text)  # "# upstream db" in a comment is not a host
+            if _NGINX_HINT.search(text):
+                rx = _NGINX_HOSTS
         out = []
         get = self.hostnames.get
         for m in rx.finditer(text):
-            word = m.group(1)
+            word = m.group(m.lastindex or 1)
             svc = get(word.lower())
             if svc is None and word.endswith("."):
                 svc = get(word.rstrip(".").lower())

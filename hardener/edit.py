@@ -394,6 +394,18 @@ class FileEditor:
         return False
 
 
+def _is_reset(node: Node) -> bool:
+    return node.tag == "!reset"
+
+
+def _value_names(node: Node) -> list[str]:
+    if isinstance(node, SequenceNode):
+        return [str(i.value) for i in node.value if isinstance(i, ScalarNode)]
+    if isinstance(node, MappingNode):
+        return [str(k.value) for k, _ in node.value]
+    return []
+
+
 def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag.endswith(":null")
 
@@ -426,6 +438,12 @@ class ProjectEditor:
         self.project = plan.project
         self.editors: dict[int, FileEditor] = {}
         self.anchor_done: set[int] = set()
+        self.def_by_id: dict[int, Any] = {}
+        self.refs: dict[int, set[str]] = {}  # file -> network names its edits added
+
+    def note_refs(self, cf: ComposeFile, names: Any) -> None:
+        names = list(names) if isinstance(names, dict) else [str(untag(n)) for n in names or []]
+        self.refs.setdefault(id(cf), set()).update(names)
 
     def editor(self, cf: ComposeFile) -> FileEditor:
         ed = self.editors.get(id(cf))
@@ -450,17 +468,58 @@ class ProjectEditor:
         mode_defs = [(d, loc) for d, loc in mode_defs if loc is not None]
         net_defs = [(d, find_key(d.node, "networks")) for d in svc.defs]
         net_defs = [(d, loc) for d, loc in net_defs if loc is not None]
-        replaced_mode = False
-        if "network_mode" in keys and sp.after["network_mode"] is ABSENT:
-            for i, (d, loc) in enumerate(mode_defs):
-                last = i == len(mode_defs) - 1
-                with_networks = last and "networks" in keys and not net_defs and sp.after["networks"] is not ABSENT
-                self.remove_mode(svc, sp, d.file, loc, replace_with=sp.after["networks"] if with_networks else ABSENT)
-                replaced_mode = replaced_mode or with_networks
-        if "networks" in keys and not replaced_mode:
-            self.set_networks(svc, sp, net_defs)
+        removing = "network_mode" in keys and sp.after["network_mode"] is ABSENT
+        placed: dict[int, list[str]] = {}
+        if "networks" in keys and sp.after["networks"] is not ABSENT:
+            placed = self.place_networks(svc, sp, net_defs, mode_defs if removing else [])
+        if removing:
+            for d, loc in mode_defs:
+                if _is_reset(loc.value):
+                    continue
+                value: Any = ABSENT
+                if id(d) in placed and not any(nd is d for nd, _ in net_defs):
+                    names = placed.pop(id(d))  # network_mode: X becomes networks: [...] in place
+                    value = sp.after["networks"] if not net_defs and not placed else names
+                self.remove_mode(svc, sp, d.file, loc, replace_with=value)
+        if "networks" in keys:
+            self.set_networks(svc, sp, net_defs, placed)
         if "ports" in keys:
             self.add_ports(svc, sp)
+
+    def place_networks(self, svc: Service, sp: ServicePlan, net_defs: list, mode_defs: list) -> dict[int, list[str]]:
+        """Which definition of the service (which file) receives each new network."""
+        final = sp.after["networks"]
+        final_names = list(final) if isinstance(final, dict) else [str(untag(x)) for x in final]
+        existing = _all_names(net_defs)
+        new = [n for n in final_names if n not in existing]
+        if not new:
+            return {}
+        home = self.networks_home(svc, net_defs, mode_defs)
+        out: dict[int, list[str]] = {}
+        for n in new:
+            d = home
+            key = sp.placement.get(n)
+            if key:
+                holders = [x for x in svc.defs if (loc := find_key(x.node, key)) is not None and not loc.via_merge]
+                if holders:
+                    d = holders[-1]
+            out.setdefault(id(d), []).append(n)
+            self.def_by_id[id(d)] = d
+        return out
+
+    def networks_home(self, svc: Service, net_defs: list, mode_defs: list):
+        """The definition new networks go into by default: where network_mode is reset or
+        removed, else the first one with networks or without a network_mode of its own."""
+        resets = [d for d, loc in ((d, find_key(d.node, "network_mode")) for d in svc.defs) if loc and _is_reset(loc.value)]
+        if resets:
+            return resets[-1]
+        if net_defs:
+            return net_defs[0][0]
+        direct = [d for d, loc in mode_defs if not loc.via_merge and not _is_reset(loc.value)]
+        if direct:
+            return direct[-1]
+        free = [d for d in svc.defs if find_key(d.node, "network_mode") is None]
+        return free[0] if free else svc.defs[0]
 
     def flow_networks(self, ed: FileEditor) -> bool:
         for cf_svc in ed.cf.service_nodes().values():
@@ -471,6 +530,8 @@ class ProjectEditor:
 
     def remove_mode(self, svc: Service, sp: ServicePlan, cf: ComposeFile, loc: KeyLoc, replace_with: Any) -> None:
         ed = self.editor(cf)
+        if replace_with is not ABSENT:
+            self.note_refs(cf, replace_with)
         nets_kw = {"flow_lists": self.flow_networks(ed)}
         if not loc.via_merge:
             if replace_with is ABSENT:
@@ -524,62 +585,60 @@ class ProjectEditor:
             raise EditError(f"service {name} not found in {cf.path}")
         return node
 
-    def set_networks(self, svc: Service, sp: ServicePlan, net_defs: list) -> None:
+    def set_networks(self, svc: Service, sp: ServicePlan, net_defs: list, placed: dict[int, list[str]]) -> None:
         final = sp.after["networks"]
         if final is ABSENT:
             for d, loc in net_defs:
-                self.editor(d.file).replace_pair(loc, None, None) if not loc.via_merge else None
+                if not loc.via_merge:
+                    self.editor(d.file).replace_pair(loc, None, None)
             return
         final_names = list(final) if isinstance(final, dict) else [str(untag(x)) for x in final]
-        if not net_defs:
-            d = svc.defs[0]
-            ed = self.editor(d.file)
-            ed.add_pair(d.node, "networks", final, flow_lists=self.flow_networks(ed))
-            return
-        # Remove what goes from every file that lists it; add what is new in the first file.
-        added = False
+        handled: set[int] = set()
         for d, loc in net_defs:
             ed = self.editor(d.file)
             value = loc.value
+            add = placed.get(id(d), [])
+            handled.add(id(d))
+            self.note_refs(d.file, add)
             if not loc.via_merge and ed.is_alias(loc):
-                ed.replace_alias(loc, final)
+                own = [str(untag(x)) for x in _value_names(value)]
+                ed.replace_alias(loc, [n for n in own if n in final_names] + add)
                 ed.notes.append(f"{svc.name}: networks written on the service (they came from an alias)")
-                added = True
                 continue
             if not loc.via_merge and ed.shared(value):
                 raise EditError(f"the networks of {svc.name} are an anchor other keys alias: edit it by hand")
             if loc.via_merge:
                 users = self.anchor_users(d.file, loc.holder)
-                same = all(
-                    self.plan.services[u].after.get("networks") == final for u in users
-                )
-                if same and id(loc.holder) not in self.anchor_done:
-                    self.anchor_done.add(id(loc.holder))
-                    self.note_anchor(ed, loc.holder)
-                    ed.notes.append(f"networks changed in the anchor on line {loc.holder.start_mark.line + 1} (same for {', '.join(users)})")
-                elif same:
-                    added = True
-                    continue
-                else:
+                same = all(self.plan.services[u].after.get("networks") == final for u in users)
+                if not same:
+                    self.note_refs(d.file, final)
                     ed.add_pair(self.service_node(d.file, svc.name), "networks", final, flow_lists=self.flow_networks(ed))
                     ed.notes.append(f"{svc.name}: networks overridden on the service (the anchor's users differ)")
-                    added = True
                     continue
+                if id(loc.holder) in self.anchor_done:
+                    continue
+                self.anchor_done.add(id(loc.holder))
+                self.note_anchor(ed, loc.holder)
+                ed.notes.append(f"networks changed in the anchor on line {loc.holder.start_mark.line + 1} (same for {', '.join(users)})")
             if isinstance(value, SequenceNode):
                 names = [str(untag(i.value)) if isinstance(i, ScalarNode) else None for i in value.value]
                 remove = [i for i, n in enumerate(names) if n is not None and n not in final_names]
-                add = [] if added else [n for n in final_names if n not in _all_names(net_defs)]
                 ed.edit_list(value, remove, add)
             elif isinstance(value, MappingNode):
                 present = [str(k.value) for k, _ in value.value]
-                remove = [n for n in present if n not in final_names]
-                add = {} if added else {n: None for n in final_names if n not in _all_names(net_defs)}
-                ed.edit_map_entries(value, remove, add)
+                ed.edit_map_entries(value, [n for n in present if n not in final_names], {n: None for n in add})
             elif _is_empty(value):
-                ed.replace_pair(loc, "networks", final)
+                ed.replace_pair(loc, "networks", add)
             else:
                 raise EditError(f"cannot edit networks of {svc.name}: unexpected value")
-            added = True
+        for def_id, names in placed.items():
+            if def_id in handled:
+                continue
+            d = self.def_by_id[def_id]
+            ed = self.editor(d.file)
+            value = final if not net_defs and len(placed) == 1 else names
+            self.note_refs(d.file, value)
+            ed.add_pair(d.node, "networks", value, flow_lists=self.flow_networks(ed))
 
     def add_ports(self, svc: Service, sp: ServicePlan) -> None:
         final = sp.after["ports"]
@@ -623,9 +682,19 @@ class ProjectEditor:
             self.editor(cf).set_internal(loc)
         if not created:
             return
-        target = next((cf for cf in files if find_key(cf.root, "networks")), files[0])
-        ed = self.editor(target)
-        loc = find_key(target.root, "networks")
+        # each file that now lists a new network defines it, so that it stays valid on its own
+        # (a base file used without its override); otherwise the first file does
+        for cf in files:
+            wanted = {n: d for n, d in created.items() if n in self.refs.get(id(cf), set())}
+            if cf is files[0]:
+                wanted.update({n: d for n, d in created.items() if not any(n in r for r in self.refs.values())})
+                wanted = {n: created[n] for n in created if n in wanted}
+            if wanted:
+                self.define_networks(cf, wanted)
+
+    def define_networks(self, cf: ComposeFile, created: dict[str, Any]) -> None:
+        ed = self.editor(cf)
+        loc = find_key(cf.root, "networks")
         if loc is None:
             ed.add_top_level("networks", created)
         elif isinstance(loc.value, MappingNode) and loc.value.value:

@@ -135,9 +135,14 @@ def lookup_image(ref: str) -> tuple[ImageInfo | None, str]:
     if name in table:
         return table[name], name
     # "zulip-postgresql", "clickhouse-self-hosted-local", "raveberry-nginx": the last word that the
-    # table knows decides (X-exporter is an exporter, X-postgresql a database).
-    for word in reversed(_WORD.split(name)):
-        if word and word != name and word in table:
+    # table knows decides (X-exporter is an exporter, X-postgresql a database) -- unless a word
+    # says the image is a tool about a store ("mysql-backup"): then nothing is inferred.
+    words = [w for w in _WORD.split(name) if w]
+    tools = names()
+    if any(tools.get(w, ("",))[0] == "app" for w in words):
+        return None, ""
+    for word in reversed(words):
+        if word != name and word in table:
             return table[word], f"{word} (a word of {name})"
     return None, ""
 

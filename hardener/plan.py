@@ -73,6 +73,7 @@ class ServicePlan:
     before: dict[str, Any]  # current effective values of NETWORK_KEYS (ABSENT when unset)
     after: dict[str, Any]  # planned values
     reasons: list[str] = field(default_factory=list)
+    placement: dict[str, str] = field(default_factory=dict)  # network -> key whose file should list it
 
     @property
     def changed_keys(self) -> list[str]:
@@ -150,6 +151,13 @@ def current_state(svc: Service) -> State:
         if not editable
         else ""
     )
+    if editable and len(svc.defs) > 1 and find_key(svc.defs[0].node, "networks") is None and any(
+        find_key(d.node, "networks") is not None for d in svc.defs[1:]
+    ):
+        # Its networks are set only in a later file: in the first file alone it sits on default.
+        # Moving it would break that file used alone (production without the override).
+        editable = False
+        why = f"its networks are set only in {next(d.file.path for d in svc.defs[1:] if find_key(d.node, 'networks'))}"
     mode = untag(data.get("network_mode"))
     if mode is not None:
         mode = str(mode)
@@ -218,6 +226,7 @@ class Planner:
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
+        self.placement: dict[str, dict[str, str]] = {}  # service -> network -> key it depends on
 
     # names ----------------------------------------------------------------------------------
     def net_name(self, role: str, base: str) -> str:
@@ -410,6 +419,22 @@ class Planner:
         for o in sorted(self.movable, key=order.__getitem__):
             for role, why in proposal[o]:
                 self.join(o, self.role_name(role), why)
+                if why.startswith("publishes ports") and self.ports_only_in_later_file(o):
+                    # goes with the ports, into the file that publishes them (e.g. a dev override)
+                    self.placement.setdefault(o, {})[self.role_name(role)] = "ports"
+
+    def ports_only_in_later_file(self, name: str) -> bool:
+        defs = self.p.services[name].defs
+        holders = [d for d in defs if find_key(d.node, "ports") is not None]
+        return bool(holders) and defs[0] not in holders
+
+    def full_nets(self, o: str) -> list[str]:
+        """Networks the service is on in every file of the project."""
+        return [n for n in self.nets_after(o) if not self.partial(o, n)]
+
+    def partial(self, o: str, net: str) -> bool:
+        """Is this membership only in some of the project's files (see placement)?"""
+        return net in self.placement.get(o, {})
 
     def shared_role(self, a: str, b: str) -> str:
         ta = {self.tiers[m].tier for m in self.members(a)}
@@ -450,7 +475,7 @@ class Planner:
             return
         if not self.connected_before(src, dst) and not (a in self.movable and b in self.movable):
             return  # never connect what was apart, unless both are being re-tiered anyway
-        if not set(self.nets_after(a)).isdisjoint(self.nets_after(b)):
+        if not set(self.full_nets(a)).isdisjoint(self.full_nets(b)):
             return
         why = f"{'reaches' if a == src else 'reached by'} {dst if a == src else src}: {evidence}"
         why_b = f"{'reached by' if b == dst else 'reaches'} {src if b == dst else dst}: {evidence}"
@@ -600,20 +625,22 @@ class Planner:
         """Does every member of ``name`` keep what it gives without it? True when one other
         network holds them all (so it connects nobody new) -- or when only one service is on it
         -- and each member that needs a way out has another one."""
+        def others(o: str) -> list[str]:
+            # memberships that hold in every file of the project
+            return [n for n in self.nets_after(o) if n != name and not n.startswith("<") and not self.partial(o, n)]
+
         def way_out_elsewhere(o: str) -> bool:
             return not self.needs_way_out(o) or any(
-                n != name and n not in internal and not n.startswith("<") and not self.already_internal(n)
-                for n in self.nets_after(o)
+                n not in internal and not self.already_internal(n) for n in others(o)
             )
 
-        if not all(way_out_elsewhere(o) for o in members):
+        if any(self.partial(o, name) for o in members) or not all(way_out_elsewhere(o) for o in members):
             return False
         if len(members) == 1:
-            (o,) = members
-            return any(n != name and not n.startswith("<") for n in self.nets_after(o))
+            return bool(others(next(iter(members))))
         first = next(iter(members))
-        for other in self.nets_after(first):
-            if other != name and not other.startswith("<") and members <= set(self.members_of(other)):
+        for other in others(first):
+            if all(other in others(o) for o in members):
                 return True
         return False
 
@@ -781,7 +808,7 @@ class Planner:
                         "add them under ports:", False))
                 self.plan.findings.append(Finding(
                     "host-network", name, "network_mode: host removed (no justification comment)", True))
-            sp = ServicePlan(name, self.tiers[name], before, after, self.reasons[name])
+            sp = ServicePlan(name, self.tiers[name], before, after, self.reasons[name], self.placement.get(name, {}))
             if sp.changed_keys:
                 if st.mode == "bridge":
                     self.plan.findings.append(Finding(
