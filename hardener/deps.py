@@ -320,6 +320,8 @@ def _roles(project: Project, a: Analysis) -> None:
     exporters = tuple(n for n, t in a.tiers.items() if "exporter" in t.flags)
     for name, t in a.tiers.items():
         if "admin" in t.flags:
+            if any(d.kind == "config" for d in a.of(name)):
+                continue  # its mounted configuration (datasources, servers.json) says what it reaches
             same = by_family.get(t.family or "", ())
             what = t.info.key if t.info else "admin"
             a.add_group(name, same or data_stores, f"admin tool ({what}) for {t.family if same else 'data stores'}", "role")

@@ -98,7 +98,8 @@ class FileEditor:
                 out.extend(self.render_pair(str(ck), cv, indent + step, step, seq_off))
             return out
         if isinstance(value, list):
-            items = [self.style.scalar(str(untag(v)) if not isinstance(untag(v), (bool, int)) else untag(v),
+            items = [_flow(untag(v), self.style) if isinstance(untag(v), dict) else
+                     self.style.scalar(str(untag(v)) if not isinstance(untag(v), (bool, int)) else untag(v),
                                        force_quote=quote_items, quote=item_quote) for v in value]
             if not items:
                 return [f"{pad}{k}: []"]
@@ -281,7 +282,8 @@ class FileEditor:
             if prefix.strip() != "-":
                 prefix = " " * dash_column(node, self.text) + "- "
             q = _quote_of(node)
-            items = [prefix + self.style.scalar(a, force_quote=quote, quote=q) for a in add]
+            items = [prefix + (_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q))
+                     for a in add]
             self.insert_after_line(self.last_line(node), items)
 
     def edit_flow_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool) -> None:
@@ -298,7 +300,7 @@ class FileEditor:
                         sep + ", ".join(self.style.scalar(a, force_quote=quote, quote=q) for a in add))
             return
         items = [self.text[i.start_mark.index:i.end_mark.index] for k, i in enumerate(node.value) if k not in remove]
-        items += [self.style.scalar(a, force_quote=quote, quote=q) for a in add]
+        items += [_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q) for a in add]
         inner = body[1:-1]
         pad = " " if inner.startswith(" ") and inner.strip() else ""
         self.splice(start, end, "[" + pad + ", ".join(items) + pad + "]")
@@ -386,8 +388,14 @@ class FileEditor:
         self.insert_after_line(after, lines)
 
     def blank_between_top_level(self) -> bool:
+        """Does the file separate its blocks with blank lines? Judged on the top-level keys, or,
+        when there is only one, on the services."""
         root = self.cf.root
-        for k, _ in root.value[1:]:
+        keys = [k for k, _ in root.value[1:]]
+        if not keys:
+            services = self.cf.top_value_node("services")
+            keys = [k for k, _ in services.value[1:]] if isinstance(services, MappingNode) else []
+        for k in keys:
             ln = k.start_mark.line
             if ln > 0 and self.lines.is_blank(ln - 1):
                 return True

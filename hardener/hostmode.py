@@ -109,9 +109,10 @@ def discover_ports(data: dict, tier: Tier, env: dict[str, str]) -> PortDiscovery
             m = re.search(r":(\d{2,5})$", v)
             if m:
                 add(Port(int(m.group(1))), f"environment {k}")
-    if not found:
-        for p in tier.default_ports:
-            add(p, f"image default for {tier.info.key if tier.info else 'the image'}")
+    # The image's documented ports too: an override of one port (WEBUI_PORT) does not mean the
+    # others (the torrenting port) are gone. Publishing a port nothing listens on costs nothing.
+    for p in tier.default_ports:
+        add(p, f"image default for {tier.info.key if tier.info else 'the image'}")
     return PortDiscovery(found)
 
 
@@ -123,7 +124,13 @@ def already_published(data: dict) -> set[Port]:
     return out
 
 
-def port_entry(port: Port) -> str:
+def port_entry(port: Port, long_form: bool = False) -> str | dict:
+    """``"8080:8080"`` (or the long syntax, when the service's ports already use it)."""
+    if long_form:
+        entry: dict = {"target": port.number, "published": str(port.number)}
+        if port.protocol == "udp":
+            entry["protocol"] = "udp"
+        return entry
     return f"{port.number}:{port.number}/udp" if port.protocol == "udp" else f"{port.number}:{port.number}"
 
 

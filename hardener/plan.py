@@ -27,7 +27,7 @@ from typing import Any
 
 from hardener import ports as portspec
 from hardener.classify import Tier, service_options
-from hardener.compose import Project, Service, find_key, untag
+from hardener.compose import Project, Service, as_mapping, find_key, untag
 from hardener.deps import Analysis
 from hardener.hostmode import (
     Justification,
@@ -181,6 +181,16 @@ def current_state(svc: Service) -> State:
         attrs = {str(k): untag(v) for k, v in nets.items() if untag(v)}
         return State("nets", names, "dict", attrs, editable=editable and bool(names), why_fixed=why or "empty networks")
     return State("other", [], editable=False, why_fixed="networks is not a list or mapping")
+
+
+def provider_network(data: dict) -> bool:
+    """Does a Traefik service name the network its Docker provider uses?"""
+    texts = []
+    for key in ("command", "entrypoint"):
+        v = untag(data.get(key))
+        texts += [str(untag(x)) for x in v] if isinstance(v, list) else [str(v)] if v else []
+    texts += [f"{k}={v}" for k, v in as_mapping(data.get("environment")).items()]
+    return any("providers.docker.network" in t or "PROVIDERS_DOCKER_NETWORK" in t.upper() for t in texts)
 
 
 def host_justification(svc: Service) -> Justification:
@@ -742,6 +752,27 @@ class Planner:
                     + (" (externally managed: never edited)" if any(self.external(n) for n in way_out) else ""),
                     False))
 
+    def report_traefik_ambiguity(self) -> None:
+        """Traefik picks one of a container's networks at random when it is on several and
+        nothing names the one to use (traefik.docker.network / --providers.docker.network)."""
+        for dep in self.a.deps.values():
+            proxy = self.tiers.get(dep.src)
+            if dep.kind != "proxy" or proxy is None or (proxy.info and proxy.info.key != "traefik"):
+                continue
+            sp = self.plan.services.get(dep.dst)
+            if sp is None or "networks" not in sp.changed_keys or dep.dst in self.a.traefik_network:
+                continue
+            nets = sp.after["networks"]
+            names = list(nets) if isinstance(nets, dict) else [str(n) for n in nets] if isinstance(nets, list) else []
+            if len(names) < 2 or provider_network(self.p.services[dep.src].data):
+                continue
+            shared = [n for n in names if n in self.nets_after(self.owner(dep.src))]
+            self.plan.findings.append(Finding(
+                "traefik-network", dep.dst,
+                f"{dep.dst} is routed by {dep.src} and now sits on {', '.join(names)}: Traefik may pick the wrong "
+                f"one; add the label traefik.docker.network=<project>_{shared[0] if shared else names[0]} "
+                "(or --providers.docker.network on Traefik)", False))
+
     def linked(self, a: str, b: str) -> bool:
         """Does a dependency join a and b (or anything sharing their network namespaces)?"""
         group_a, group_b = self.members(self.owner(a)), self.members(self.owner(b))
@@ -795,9 +826,10 @@ class Planner:
             if name in self.removed_host:
                 found = discover_ports(data, self.tiers[name], self.p.env)
                 have = already_published(data)
-                new = [port_entry(p) for p in found.numbers() if p not in have]
+                cur = untag(data.get("ports")) if "ports" in data else []
+                long_form = any(isinstance(untag(x), dict) for x in cur or [])
+                new = [port_entry(p, long_form) for p in found.numbers() if p not in have]
                 if new:
-                    cur = untag(data.get("ports")) if "ports" in data else []
                     after["ports"] = list(cur or []) + new
                     where = "; ".join(f"{port_entry(p)} from {w}" for p, w in found.ports if p not in have)
                     self.reasons[name].append(f"publishes {where} (was reachable on the host's network)")
@@ -817,6 +849,7 @@ class Planner:
                     self.plan.findings.append(Finding(
                         "flat-network", name, "moved from the flat default network to tier networks", True))
             self.plan.services[name] = sp
+        self.report_traefik_ambiguity()
         for net, np_ in self.plan.networks.items():
             if np_.set_internal:
                 self.plan.findings.append(Finding(
