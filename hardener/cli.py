@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -127,4 +128,7 @@ def handle(result: Result, mode: str, fmt: str, quiet: bool) -> int:
 
 
 def main() -> None:
+    # A short-lived process that builds many small objects and frees them all at exit: the
+    # cyclic garbage collector only costs time here (about a third at 2,000 services).
+    gc.disable()
     cli(prog_name="compose-harden")

@@ -18,7 +18,7 @@ from hardener.envfile import parse_env_text
 from hardener.errors import InputError
 from hardener.fsutil import inside
 from hardener.source import Source, read_source
-from hardener.yamlload import MERGE_TAG, Document, Tagged, load, node_position
+from hardener.yamlload import MERGE_TAG, Document, Tagged, load, node_position, tag_of
 
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"}
@@ -144,9 +144,9 @@ def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
         return None
     merges: list[Node] = []
     for k, v in mapping.value:
-        if k.tag == MERGE_TAG:
+        if k.value == "<<" and tag_of(k) == MERGE_TAG:
             merges.append(v)
-        elif isinstance(k, ScalarNode) and str(k.value) == key:
+        elif k.value == key and isinstance(k, ScalarNode):
             return KeyLoc(k, v, mapping)
     for m in merges:
         sources = [m] if isinstance(m, MappingNode) else list(m.value) if isinstance(m, SequenceNode) else []
@@ -169,7 +169,7 @@ def merge_users(root: Node, anchor: MappingNode) -> list[MappingNode]:
         seen.add(id(node))
         if isinstance(node, MappingNode):
             for k, v in node.value:
-                if k.tag == MERGE_TAG:
+                if k.value == "<<" and tag_of(k) == MERGE_TAG:
                     sources = [v] if isinstance(v, MappingNode) else list(v.value) if isinstance(v, SequenceNode) else []
                     if any(s is anchor for s in sources):
                         users.append(node)
@@ -295,10 +295,15 @@ def _extends_source(svc: dict) -> tuple[str, str | None] | None:
     return None
 
 
-def build_project(files: list[ComposeFile], max_bytes: int) -> Project:
+def build_project(files: list[ComposeFile], max_bytes: int, env: dict[str, str] | None = None,
+                  extra: list[ComposeFile] | None = None) -> Project:
+    """Merge files into a project. ``env`` and ``extra`` (included/extended files already read)
+    let a re-build after editing reuse what the first build read."""
     directory = files[0].directory
-    project = Project(files=files, services={}, networks={}, directory=directory, env=read_dotenv(directory))
-    cache: dict[str, ComposeFile] = {}
+    project = Project(files=files, services={}, networks={}, directory=directory,
+                      env=read_dotenv(directory) if env is None else env)
+    cache: dict[str, ComposeFile] = {cf.source.real_path: cf for cf in extra or [] if cf.source.real_path}
+    project.extra_files.extend(extra or [])
     for cf in files:
         nodes = cf.service_nodes()
         services = untag(cf.data.get("services")) or {}

@@ -17,6 +17,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_users, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
 from hardener.style import Style, dash_column
+from hardener.yamlload import tag_of
 from hardener.textedit import Lines, Splice, apply, content_end, inline_comment
 
 
@@ -403,7 +404,7 @@ class FileEditor:
 
 
 def _is_reset(node: Node) -> bool:
-    return node.tag == "!reset"
+    return tag_of(node) == "!reset"
 
 
 def _value_names(node: Node) -> list[str]:
@@ -415,7 +416,7 @@ def _value_names(node: Node) -> list[str]:
 
 
 def _is_empty(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag.endswith(":null")
+    return isinstance(node, ScalarNode) and tag_of(node).endswith(":null")
 
 
 def _quote_of(node: SequenceNode) -> str | None:

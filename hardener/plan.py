@@ -234,6 +234,8 @@ class Planner:
         for g in analysis.groups:
             self.groups_by_src.setdefault(g.src, []).append(g)
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
+        self._dst_members: set[str] = set()
+        self._dst_version = 0
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
         self.placement: dict[str, dict[str, str]] = {}  # service -> network -> key it depends on
@@ -311,6 +313,8 @@ class Planner:
         if net not in self.target[o]:
             self.target[o].append(net)
             self.reasons[o].append(f"{net} ({why})")
+            if o in self._dst_members:
+                self._dst_version += 1
             if self._net_members is not None:
                 self._net_members.setdefault(net, []).append(o)
         return True
@@ -464,14 +468,25 @@ class Planner:
             self.keep(dep.src, dep.dst, dep.evidence[0], dep.alias_network)
         # A group ("reaches every data store") is kept by checking one member per distinct
         # network situation: members that sit on the same networks are kept together.
+        # The representatives of a member set are cached (many admin tools share one set of data
+        # stores) until a member of some set changes networks.
+        self._dst_members = {self.owner(d) for g in self.a.groups for d in g.dsts}
+        cache: dict[int, tuple[int, list[str]]] = {}
         for group in sorted(self.a.groups, key=lambda g: self.KIND_ORDER.index(g.kind)):
-            seen: set[tuple] = set()
-            for dst in group.dsts:
-                b = self.owner(dst)
-                key = (tuple(self.nets_before(b)), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
-                if key in seen:
-                    continue
-                seen.add(key)
+            hit = cache.get(id(group.dsts))
+            if hit is None or hit[0] != self._dst_version:
+                seen: set[tuple] = set()
+                reps: list[str] = []
+                for dst in group.dsts:
+                    b = self.owner(dst)
+                    key = (tuple(self.nets_before(b)), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
+                    if key not in seen:
+                        seen.add(key)
+                        reps.append(dst)
+                cache[id(group.dsts)] = (self._dst_version, reps)
+            else:
+                reps = hit[1]
+            for dst in reps:
                 self.keep(group.src, dst, group.evidence)
 
     def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:

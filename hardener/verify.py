@@ -98,7 +98,7 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
                               + explain(before, after) + "; file left untouched")
         reparsed[cf.path] = new
     files = [reparsed.get(cf.path, cf) for cf in plan.project.files]
-    project = build_project(files, max_bytes)
+    project = build_project(files, max_bytes, env=plan.project.env, extra=plan.project.extra_files)
     for sp in plan.changed_services():
         svc = project.services.get(sp.name)
         if svc is None:
