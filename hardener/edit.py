@@ -52,9 +52,9 @@ class FileEditor:
         self._order = 0
 
     # --- low-level -----------------------------------------------------------------------------
-    def splice(self, start: int, end: int, text: str) -> None:
+    def splice(self, start: int, end: int, text: str, rank: int = 1) -> None:
         self._order += 1
-        self.splices.append(Splice(start, end, text, self._order))
+        self.splices.append(Splice(start, end, text, self._order, rank))
 
     def result(self) -> FileEdit:
         return FileEdit(self.cf, apply(self.text, self.splices), self.notes, self.splices, self.touched_anchors)
@@ -78,13 +78,13 @@ class FileEditor:
             ln += 1
         return line
 
-    def insert_after_line(self, line: int, lines: list[str]) -> None:
+    def insert_after_line(self, line: int, lines: list[str], rank: int = 1) -> None:
         """Insert whole lines after ``line`` (keeps a missing final newline missing)."""
         pos = self.lines.end(line)
         if not self.lines.has_newline(line):
-            self.splice(pos, pos, self.nl + self.nl.join(lines))
+            self.splice(pos, pos, self.nl + self.nl.join(lines), rank)
         else:
-            self.splice(pos, pos, self.join_lines(lines))
+            self.splice(pos, pos, self.join_lines(lines), rank)
 
     # --- rendering -----------------------------------------------------------------------------
     def render_pair(self, key: str, value: Any, indent: int, step: int, seq_off: int, flow_lists: bool = False,
@@ -274,8 +274,13 @@ class FileEditor:
             if prefix.strip() != "-":
                 raise EditError(f"cannot remove the item on line {ln + 1}: it shares its line")
             c = inline_comment(content)
-            repl = self.join_lines([" " * prefix.index("-") + c]) if c else ""
-            self.splice(self.lines.start(ln), self.lines.end(ln), repl)
+            if self.lines.has_newline(ln):
+                repl = self.join_lines([" " * prefix.index("-") + c]) if c else ""
+                self.splice(self.lines.start(ln), self.lines.end(ln), repl)
+            elif c:  # the last line of a file without a final newline stays without one
+                self.splice(self.lines.start(ln), self.lines.end(ln), " " * prefix.index("-") + c)
+            else:
+                self.splice(max(self.lines.start(ln) - len(self.nl), 0), self.lines.end(ln), "")
         if add:
             first = node.value[0]
             ln0 = first.start_mark.line
@@ -285,7 +290,7 @@ class FileEditor:
             q = _quote_of(node)
             items = [prefix + (_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q))
                      for a in add]
-            self.insert_after_line(self.last_line(node), items)
+            self.insert_after_line(self.last_line(node), items, rank=0)
 
     def edit_flow_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool) -> None:
         start, end = node.start_mark.index, node.end_mark.index
@@ -320,6 +325,9 @@ class FileEditor:
             pad = " " if body[1:2] == " " else ""
             self.splice(start, end, "{" + pad + ", ".join(pairs) + pad + "}")
             return
+        if add and {str(k.value) for k, _ in node.value} <= set(remove):
+            self.replace_entries(node, add)  # every entry goes: the new ones take their place
+            return
         for k, v in node.value:
             if str(k.value) in remove:
                 self.replace_pair(KeyLoc(k, v, node), None, None)
@@ -338,14 +346,49 @@ class FileEditor:
                     lines.extend(self.render_pair(k, v, indent, step, self.style.seq_offset))
             self.insert_after_line(self.last_line(node), lines)
 
-    def set_internal(self, loc: KeyLoc) -> None:
-        """Make a network definition ``internal: true``."""
+    def replace_entries(self, node: MappingNode, add: dict[str, Any]) -> None:
+        """Replace all entries of a block mapping with new ones, keeping the comments among them."""
+        indent = self.mapping_indent(node)
+        first = node.value[0][0].start_mark.line
+        if not self.key_line_prefix_ok(node.value[0][0]):
+            raise EditError(f"cannot edit the mapping on line {first + 1}: it does not start its line")
+        last = self.last_line(node)
+        lines: list[str] = []
+        for ln in range(first, last + 1):
+            content = self.lines.content(ln)
+            if self.lines.is_comment(ln):
+                lines.append(content)
+            elif inline_comment(content):
+                lines.append(" " * indent + inline_comment(content))
+        step = self.style.block_mapping_step(node, indent)
+        empty_flow = any(isinstance(v, MappingNode) and v.flow_style and not v.value for _, v in node.value)
+        for k, v in add.items():
+            if v is None and empty_flow:
+                lines.append(f"{' ' * indent}{self.style.scalar(k)}: {{}}")
+            else:
+                lines.extend(self.render_pair(k, v, indent, step, self.style.seq_offset))
+        text = self.join_lines(lines) if self.lines.has_newline(last) else self.nl.join(lines)
+        self.splice(self.lines.start(first), self.lines.end(last), text)
+
+    def set_internal(self, loc: KeyLoc, definition: Any = None) -> None:
+        """Make a network definition ``internal: true`` (``definition``: its current data)."""
         value = loc.value
         indent = loc.key.start_mark.column
+        if self.is_alias(loc):  # "backend: *defaults": the network gets its own definition
+            merged = dict(definition) if isinstance(definition, dict) else {}
+            merged["internal"] = True
+            self.replace_alias(loc, merged)
+            return
+        if self.shared(value):
+            raise EditError(f"network '{loc.key.value}' is defined by an anchor other keys alias: mark it internal by hand")
         if isinstance(value, MappingNode) and not value.flow_style and value.value:
             own = find_key(value, "internal")
-            if own and not own.via_merge and isinstance(own.value, ScalarNode):
+            if own and not own.via_merge and self.is_alias(own):
+                self.replace_alias(own, True)
+            elif own and not own.via_merge and isinstance(own.value, ScalarNode) and not self.shared(own.value):
                 self.set_scalar(own.value, True)
+            elif own and not own.via_merge:
+                raise EditError(f"'internal' of network '{loc.key.value}' is shared through an anchor: set it by hand")
             else:
                 self.add_pair(value, "internal", True)
             return
@@ -386,7 +429,7 @@ class FileEditor:
         lines = self.render_pair(key, value, indent, step, self.style.seq_offset)
         if self.blank_between_top_level():
             lines = [""] + lines
-        self.insert_after_line(after, lines)
+        self.insert_after_line(after, lines, rank=2)
 
     def blank_between_top_level(self) -> bool:
         """Does the file separate its blocks with blank lines? Judged on the top-level keys, or,
@@ -543,6 +586,8 @@ class ProjectEditor:
             self.note_refs(cf, replace_with)
         nets_kw = {"flow_lists": self.flow_networks(ed)}
         if not loc.via_merge:
+            if ed.shared(loc.value) and not ed.is_alias(loc):
+                raise EditError(f"network_mode of {svc.name} is an anchor that other keys alias: edit it by hand")
             if replace_with is ABSENT:
                 ed.replace_pair(loc, None, None)
             else:
@@ -610,8 +655,11 @@ class ProjectEditor:
             handled.add(id(d))
             self.note_refs(d.file, add)
             if not loc.via_merge and ed.is_alias(loc):
-                own = [str(untag(x)) for x in _value_names(value)]
-                ed.replace_alias(loc, [n for n in own if n in final_names] + add)
+                if isinstance(final, dict) and len(net_defs) == 1:
+                    ed.replace_alias(loc, final)  # keeps aliases/ipv4_address of the shared mapping
+                else:
+                    own = [str(untag(x)) for x in _value_names(value)]
+                    ed.replace_alias(loc, [n for n in own if n in final_names] + add)
                 ed.notes.append(f"{svc.name}: networks written on the service (they came from an alias)")
                 continue
             if not loc.via_merge and ed.shared(value):
@@ -683,12 +731,16 @@ class ProjectEditor:
         internal = [n for n, np_ in self.plan.networks.items() if np_.set_internal]
         files = self.project.files
         for name in internal:
+            for cf in files:
+                top = find_key(cf.root, "networks")
+                if top is not None and (self.editor(cf).is_alias(top) or self.editor(cf).shared(top.value)):
+                    raise EditError("the top-level networks are an alias of an anchor: mark the network internal by hand")
             holders = [(cf, find_key(cf.top_value_node("networks"), name)) for cf in files]
             holders = [(cf, loc) for cf, loc in holders if loc is not None]
             if not holders:
                 raise EditError(f"network {name} is not defined in an editable file")
             cf, loc = holders[-1]
-            self.editor(cf).set_internal(loc)
+            self.editor(cf).set_internal(loc, untag(self.project.networks.get(name)))
         if not created:
             return
         # each file that now lists a new network defines it, so that it stays valid on its own
@@ -704,6 +756,8 @@ class ProjectEditor:
     def define_networks(self, cf: ComposeFile, created: dict[str, Any]) -> None:
         ed = self.editor(cf)
         loc = find_key(cf.root, "networks")
+        if loc is not None and (ed.is_alias(loc) or ed.shared(loc.value)):
+            raise EditError("the top-level networks are an alias of an anchor: add the new networks by hand")
         if loc is None:
             ed.add_top_level("networks", created)
         elif isinstance(loc.value, MappingNode) and loc.value.value:

@@ -18,11 +18,12 @@ class HardenError(Exception):
         self.column = column
 
     def location(self) -> str:
+        path = "<stdin>" if self.path == "-" else self.path
         if self.line is None:
-            return self.path
+            return path
         if self.column is None:
-            return f"{self.path}:{self.line}"
-        return f"{self.path}:{self.line}:{self.column}"
+            return f"{path}:{self.line}"
+        return f"{path}:{self.line}:{self.column}"
 
     def __str__(self) -> str:
         return f"{self.location()}: {self.message}"

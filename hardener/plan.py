@@ -158,6 +158,9 @@ def current_state(svc: Service) -> State:
         # Moving it would break that file used alone (production without the override).
         editable = False
         why = f"its networks are set only in {next(d.file.path for d in svc.defs[1:] if find_key(d.node, 'networks'))}"
+    if editable and any(d.file.doc.anchors_used.get(id(d.node), 0) > 1 for d in svc.defs):
+        editable = False  # "db2: *db": the service is an alias; editing it would edit the other
+        why = "its definition is shared with another key through a YAML anchor"
     mode = untag(data.get("network_mode"))
     if mode is not None:
         mode = str(mode)
@@ -509,8 +512,11 @@ class Planner:
             self.join(a, net, why)
             self.join(b, net, why_b)
             return
-        # One side keeps its networks: the other joins a network they shared before.
-        for mover, fixed, reason in ((a, b, why), (b, a, why_b)):
+        # One side keeps its networks: the other joins a network they shared before -- the side
+        # being re-tiered moves first, so that a data store is not pulled onto an app's network.
+        sides = [(a, b, why), (b, a, why_b)]
+        sides.sort(key=lambda side: side[0] not in self.movable)
+        for mover, fixed, reason in sides:
             if mover not in self.target:
                 continue
             before_mover = self.nets_before(mover)

@@ -71,4 +71,6 @@ def specs(value: Any) -> list[PortSpec]:
 
 
 def publishes(service: dict) -> bool:
-    return any(p.published for p in specs(service.get("ports")))
+    """Does the service publish any port? An entry without a host port ("6379", or the long
+    syntax without ``published``) is published on an ephemeral host port, so it counts."""
+    return bool(specs(service.get("ports")))

@@ -89,7 +89,7 @@ def _line_changes(text: str, splices: list[Splice]) -> list[tuple[int, int, list
     for first, stop, group in spans:
         lo, hi = lines.start(first), lines.start(stop) if stop < len(lines) else len(text)
         segment = text[lo:hi]
-        new_segment = apply(segment, [Splice(s.start - lo, s.end - lo, s.text, s.order) for s in group])
+        new_segment = apply(segment, [replace(s, start=s.start - lo, end=s.end - lo) for s in group])
         old_lines = old[first:stop]
         new_lines = new_segment.splitlines(keepends=True)
         while old_lines and new_lines and old_lines[0] == new_lines[0]:

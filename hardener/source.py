@@ -27,8 +27,11 @@ class Source:
     real_path: str | None = None  # the file actually read (symlinks resolved); None for stdin
     mtime_ns: int | None = None
     size: int | None = None
+    cr_only: bool = False  # old Mac line endings: handled as "\n" (one character each) and restored
 
     def encode(self, text: str) -> bytes:
+        if self.cr_only:
+            text = text.replace("\n", "\r")
         return ((BOM if self.bom else "") + text).encode("utf-8")
 
 
@@ -91,6 +94,9 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
     if len(raw) > max_bytes:
         raise InputError(path, f"input is over the {max_bytes}-byte limit (raise it with --max-size)")
     text, bom = decode(path, raw)
+    cr_only = "\r" in text and "\n" not in text
+    if cr_only:
+        text = text.replace("\r", "\n")
     return Source(
         path=path,
         raw=raw,
@@ -100,4 +106,5 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
         real_path=real,
         mtime_ns=st.st_mtime_ns if st else None,
         size=st.st_size if st else None,
+        cr_only=cr_only,
     )

@@ -17,7 +17,9 @@ class Splice:
     start: int
     end: int
     text: str
-    order: int = 0  # ties at one position: lower first
+    order: int = 0  # ties at one position: lower first (after rank)
+    rank: int = 1  # ties at one position: 0 list items (they belong to the block ending there),
+    # 1 keys of that block's mapping, 2 top-level blocks
 
 
 class EditConflict(Exception):
@@ -27,7 +29,7 @@ class EditConflict(Exception):
 def apply(text: str, splices: list[Splice]) -> str:
     if not splices:
         return text
-    ordered = sorted(enumerate(splices), key=lambda p: (p[1].start, p[1].end, p[1].order, p[0]))
+    ordered = sorted(enumerate(splices), key=lambda p: (p[1].start, p[1].end, p[1].rank, p[1].order, p[0]))
     out: list[str] = []
     pos = 0
     for _, s in ordered:

@@ -27,6 +27,9 @@ def write_atomic(source: Source, data: bytes) -> None:
         raise WriteError(source.path, f"cannot re-read before writing: {exc.strerror}") from None
     if current != source.raw or st.st_size != len(source.raw):
         raise WriteError(source.path, "the file changed on disk since it was read: not overwritten (run again)")
+    if not os.access(path, os.W_OK):
+        # the rename would succeed in a writable directory, but the file itself says read-only
+        raise WriteError(source.path, "cannot write: the file is read-only (permission denied)")
     directory = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".compose-harden.tmp", dir=directory)
