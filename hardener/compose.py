@@ -247,6 +247,9 @@ class Service:
     defs: list[ServiceDef] = field(default_factory=list)  # in editable files, merge order
     inherited: dict[str, str] = field(default_factory=dict)  # key -> where it comes from (extends/include)
     readonly_reason: str | None = None  # set when no editable file defines the service
+    extended_by: list[str] = field(default_factory=list)  # services that extend this one
+    origin_dir: str | None = None  # folder its relative paths are relative to (an included file's)
+    extends_resolved: bool = False
 
     @property
     def editable(self) -> bool:
@@ -372,7 +375,8 @@ def _include(project: Project, cf: ComposeFile, max_bytes: int, cache: dict[str,
                 name = str(name)
                 if name not in project.services:
                     project.services[name] = Service(
-                        name=name, data=dict(untag(svc) or {}), readonly_reason=f"defined in included file {p}"
+                        name=name, data=dict(untag(svc) or {}), readonly_reason=f"defined in included file {p}",
+                        origin_dir=inc.directory,
                     )
             for name, net in (untag(inc.data.get("networks")) or {}).items():
                 project.networks.setdefault(str(name), untag(net))
@@ -380,8 +384,9 @@ def _include(project: Project, cf: ComposeFile, max_bytes: int, cache: dict[str,
 
 def _resolve_extends(project: Project, svc: Service, max_bytes: int, cache: dict[str, ComposeFile], depth: int) -> None:
     src = _extends_source(svc.data)
-    if src is None or depth > 10:
+    if src is None or depth > 10 or svc.extends_resolved:
         return
+    svc.extends_resolved = True
     base_name, base_file = src
     base: dict | None = None
     where = ""
@@ -391,6 +396,7 @@ def _resolve_extends(project: Project, svc: Service, max_bytes: int, cache: dict
             _resolve_extends(project, other, max_bytes, cache, depth + 1)
             base = other.data
             where = f"service {base_name}"
+            other.extended_by.append(svc.name)
     else:
         origin = svc.defs[0].file.directory if svc.defs else project.directory
         cf = _load_extra(project, os.path.join(origin, base_file), max_bytes, cache)

@@ -253,7 +253,7 @@ def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None 
 
     for name, svc in services.items():
         data = svc.data
-        base = svc.defs[0].file.directory if svc.defs else project.directory
+        base = svc.defs[0].file.directory if svc.defs else svc.origin_dir or project.directory
         deps_on = untag(data.get("depends_on"))
         for d in (list(as_mapping(deps_on)) if deps_on else []):
             if d in services:
@@ -350,7 +350,7 @@ def _sources(project: Project, a: Analysis, reader: FileReader, matcher: Hostnam
         ctx = build_context(svc.data)
         if ctx is None:
             continue
-        base = svc.defs[0].file.directory if svc.defs else project.directory
+        base = svc.defs[0].file.directory if svc.defs else svc.origin_dir or project.directory
         scan = scan_context(reader, interpolate(ctx, project.env), base)
         found = False
         for path, text in scan.files:

@@ -574,11 +574,8 @@ class ProjectEditor:
         return free[0] if free else svc.defs[0]
 
     def flow_networks(self, ed: FileEditor) -> bool:
-        for cf_svc in ed.cf.service_nodes().values():
-            loc = find_key(cf_svc, "networks")
-            if loc and isinstance(loc.value, SequenceNode):
-                return bool(loc.value.flow_style)
-        return False
+        """Does the file write its services' networks lists in flow style (``[a, b]``)?"""
+        return ed.style.flow_networks(ed.cf.service_nodes().values())
 
     def remove_mode(self, svc: Service, sp: ServicePlan, cf: ComposeFile, loc: KeyLoc, replace_with: Any) -> None:
         ed = self.editor(cf)

@@ -61,7 +61,10 @@ _FLAG_PORT = re.compile(
     r"--(?:port|http-port|https-port|web-port|listen-port|server\.port|http\.port)[= ](\d{2,5})\b"
     r"|--(?:web\.listen-address|listen-address|listen|bind|address|addr|http-addr|http\.addr|listen-addr)[= ]\S*?:(\d{2,5})\b"
 )
-_ENV_PORT_KEYS = re.compile(r"^(?:PORT|(?:WEB|WEBUI|WEB_UI|HTTP|HTTPS|LISTEN|SERVER|APP|UI|API)_PORT)$", re.I)
+# The port a service itself listens on: PORT, HTTP_PORT, GF_SERVER_HTTP_PORT, WEBUI_PORT -- not
+# DB_PORT or REDIS_PORT, which name the port of something it connects to.
+_ENV_PORT_KEYS = re.compile(r"(?:^|_)(?:PORT|(?:WEB|WEBUI|WEB_UI|HTTP|HTTPS|LISTEN|SERVER|APP|UI|API)_PORT)$", re.I)
+_ENV_CLIENT_PORT = re.compile(r"(?:DB|DATABASE|REDIS|POSTGRES|PG|MYSQL|MARIADB|MONGO|SMTP|MAIL|CACHE|AMQP|RABBITMQ|KAFKA|LDAP)_", re.I)
 _ENV_ADDR_KEYS = re.compile(r"LISTEN|BIND", re.I)
 
 
@@ -83,7 +86,7 @@ def discover_ports(data: dict, tier: Tier, env: dict[str, str]) -> PortDiscovery
     for e in untag(data.get("expose")) or []:
         s = portspec.parse(interpolate(str(untag(e)), env))
         if s and s.target:
-            add(Port(s.target, s.protocol), "expose")
+            add(Port(s.target, s.protocol, s.target_last), "expose")
     texts: list[tuple[str, str]] = []
     hc = untag(data.get("healthcheck"))
     if isinstance(hc, dict):
@@ -103,45 +106,54 @@ def discover_ports(data: dict, tier: Tier, env: dict[str, str]) -> PortDiscovery
         if v is None:
             continue
         v = interpolate(str(v), env).strip()
-        if _ENV_PORT_KEYS.match(k) and v.isdigit():
+        if _ENV_PORT_KEYS.search(k) and not _ENV_CLIENT_PORT.search(k) and v.isdigit():
             add(Port(int(v)), f"environment {k}")
         elif _ENV_ADDR_KEYS.search(k):
             m = re.search(r":(\d{2,5})$", v)
             if m:
                 add(Port(int(m.group(1))), f"environment {k}")
-    # The image's documented ports too: an override of one port (WEBUI_PORT) does not mean the
-    # others (the torrenting port) are gone. Publishing a port nothing listens on costs nothing.
-    for p in tier.default_ports:
-        add(p, f"image default for {tier.info.key if tier.info else 'the image'}")
+    # The image's documented ports only when the file says nothing: a file that moves the port
+    # (--port 8081, GF_SERVER_HTTP_PORT) means the default is not where it listens, and two such
+    # services would otherwise clash on the default.
+    if not found:
+        for p in tier.default_ports:
+            add(p, f"image default for {tier.info.key if tier.info else 'the image'}")
     return PortDiscovery(found)
 
 
-def already_published(data: dict) -> set[Port]:
+def already_published(data: dict) -> set[tuple[int, str]]:
+    """(container port, protocol) pairs the service's ports already cover."""
     out = set()
     for s in portspec.specs(data.get("ports")):
         if s.target:
-            out.add(Port(s.target, s.protocol))
+            out.update((n, s.protocol) for n in range(s.target, (s.target_last or s.target) + 1))
     return out
 
 
+def covered(port: Port, published: set[tuple[int, str]]) -> bool:
+    return all((n, port.protocol) in published for n in range(port.number, (port.last or port.number) + 1))
+
+
 def port_entry(port: Port, long_form: bool = False) -> str | dict:
-    """``"8080:8080"`` (or the long syntax, when the service's ports already use it)."""
+    """``"8080:8080"``, ``"9000-9002:9000-9002"`` (or the long syntax, when the service's ports
+    already use it)."""
+    span = f"{port.number}-{port.last}" if port.last else str(port.number)
     if long_form:
-        entry: dict = {"target": port.number, "published": str(port.number)}
+        entry: dict = {"target": span if port.last else port.number, "published": span}
         if port.protocol == "udp":
             entry["protocol"] = "udp"
         return entry
-    return f"{port.number}:{port.number}/udp" if port.protocol == "udp" else f"{port.number}:{port.number}"
+    return f"{span}:{span}/udp" if port.protocol == "udp" else f"{span}:{span}"
 
 
 
 _LOCALHOST = re.compile(r"(?<![\w.\-])(?:localhost|127\.0\.0\.1|\[::1\]|::1)(?::(\d{2,5}))?(?![\w\-])", re.I)
 
 
-def localhost_references(data: dict, tier: Tier, env: dict[str, str]) -> list[str]:
+def localhost_references(data: dict, own_ports: PortDiscovery, env: dict[str, str]) -> list[str]:
     """Environment values and commands of a host-mode service that reach *other* things on the
     host through localhost (its own listening ports and healthchecks do not count)."""
-    own = {p.number for p in discover_ports(data, tier, env).numbers()}
+    own = {p.number for p in own_ports.numbers()}
     texts: list[tuple[str, str]] = [(f"environment {k}", str(v)) for k, v in as_mapping(data.get("environment")).items() if v is not None]
     for key in ("command", "entrypoint"):
         v = untag(data.get(key))

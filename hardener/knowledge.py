@@ -20,9 +20,11 @@ FLAGS = frozenset({"host-network", "admin", "exporter", "proxy-discovery", "scra
 class Port:
     number: int
     protocol: str = "tcp"
+    last: int | None = None  # the end of a range ("9000-9002")
 
     def __str__(self) -> str:
-        return f"{self.number}/udp" if self.protocol == "udp" else str(self.number)
+        text = f"{self.number}-{self.last}" if self.last else str(self.number)
+        return f"{text}/udp" if self.protocol == "udp" else text
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from hardener.deps import Analysis
 from hardener.hostmode import (
     Justification,
     already_published,
+    covered,
     comment_justification,
     discover_ports,
     localhost_references,
@@ -143,7 +144,10 @@ def _networks_value(data: dict) -> Any:
     return untag(data["networks"]) if "networks" in data else ABSENT
 
 
-def current_state(svc: Service) -> State:
+def current_state(svc: Service, extenders: dict[str, dict[str, str]] | None = None) -> State:
+    """How the service is networked now, and whether its network keys may be edited.
+    ``extenders``: service -> the keys it inherits through extends (from Service.inherited)."""
+    extenders = extenders or {}
     data = svc.data
     editable = svc.editable and not ({"networks", "network_mode"} & set(svc.inherited))
     why = svc.readonly_reason or (
@@ -158,6 +162,11 @@ def current_state(svc: Service) -> State:
         # Moving it would break that file used alone (production without the override).
         editable = False
         why = f"its networks are set only in {next(d.file.path for d in svc.defs[1:] if find_key(d.node, 'networks'))}"
+    inheriting = [e for e in svc.extended_by if {"networks", "network_mode"} & set(extenders.get(e, {}))]
+    if editable and inheriting:
+        # its network keys are theirs too: editing it would change them behind the plan's back
+        editable = False
+        why = f"{', '.join(inheriting)} inherit{'s' if len(inheriting) == 1 else ''} its network settings through extends"
     if editable and any(d.file.doc.anchors_used.get(id(d.node), 0) > 1 for d in svc.defs):
         editable = False  # "db2: *db": the service is an alias; editing it would edit the other
         why = "its definition is shared with another key through a YAML anchor"
@@ -220,7 +229,8 @@ class Planner:
         self.a = analysis
         self.plan = Plan(project, analysis)
         self.tiers = analysis.tiers
-        self.state = {n: current_state(s) for n, s in project.services.items()}
+        inherited = {n: s.inherited for n, s in project.services.items()}
+        self.state = {n: current_state(s, inherited) for n, s in project.services.items()}
         self.target: dict[str, list[str]] = {}  # planned network list for services with networks
         self.movable: set[str] = set()
         self.removed_host: set[str] = set()
@@ -238,6 +248,8 @@ class Planner:
             self.groups_by_src.setdefault(g.src, []).append(g)
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self._dst_members: set[str] = set()
+        self._discovered: dict[str, Any] = {}
+        self._taken: set[tuple[int, str]] | None = None
         self._dst_version = 0
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
@@ -329,7 +341,9 @@ class Planner:
         self.assign_tiers()
         self.keep_dependencies()
         self.keep_traefik_networks()
+        self.keep_extends()
         self.mark_internal()
+        self.keep_extends()
         self.report_sharing()
         self.build_service_plans()
         self.plan.assumed = {s: why for s, why in self.a.assumed.items() if self.owner(s) in self.movable}
@@ -361,7 +375,7 @@ class Planner:
                 self.plan.findings.append(Finding(
                     "host-network", name, f"network_mode: host not removed: {st.why_fixed}", False))
                 continue
-            local = localhost_references(self.p.services[name].data, tier, self.p.env)
+            local = localhost_references(self.p.services[name].data, self.discovered(name), self.p.env)
             if local:
                 self.plan.findings.append(Finding(
                     "host-network-localhost", name,
@@ -545,6 +559,20 @@ class Planner:
             for p in proxies:
                 if net in self.nets_before(p) and p in self.target and net not in self.target[self.owner(p)]:
                     self.join(p, net, f"traefik.docker.network={label} of {name}")
+
+    def keep_extends(self) -> None:
+        """Compose merges an extending service's networks with its base's: every network the
+        base is planned on must be planned for each service that extends it too."""
+        for name, svc in self.p.services.items():
+            if name not in self.target:
+                continue
+            for e in svc.extended_by:
+                o = self.owner(e)
+                if o not in self.target:
+                    continue
+                for net in self.target[name]:
+                    if net not in self.target[o]:
+                        self.join(o, net, f"inherited from {name} through extends")
 
     def resolve_network(self, label: str) -> str | None:
         for key, d in self.declared.items():
@@ -813,6 +841,58 @@ class Planner:
         order = [self.names.get(r) for r in ("front", "back", "data")]
         return order.index(net) if net in order else 3
 
+    def discovered(self, name: str):
+        if name not in self._discovered:
+            self._discovered[name] = discover_ports(self.p.services[name].data, self.tiers[name], self.p.env)
+        return self._discovered[name]
+
+    def taken_host_ports(self) -> set[tuple[int, str]]:
+        """Host ports in use: published by services, or listened on by services kept on the host's network."""
+        if self._taken is None:
+            self._taken = set()
+            for name, svc in self.p.services.items():
+                if name in self.removed_host:
+                    continue
+                if self.state[name].mode == "host":
+                    for p in self.discovered(name).numbers():
+                        self._taken.update((n, p.protocol) for n in range(p.number, (p.last or p.number) + 1))
+                    continue
+                for spec in portspec.specs(svc.data.get("ports")):
+                    self._taken.update((n, spec.protocol) for n in spec.host_numbers())
+        return self._taken
+
+    def publish_host_ports(self, name: str, data: dict, after: dict) -> None:
+        """A service leaving the host's network keeps its ports reachable by publishing them."""
+        found = self.discovered(name)
+        have = already_published(data)
+        taken = self.taken_host_ports()
+        cur = untag(data.get("ports")) if "ports" in data else []
+        long_form = any(isinstance(untag(x), dict) for x in cur or [])
+        new, where = [], []
+        for p, w in found.ports:
+            if covered(p, have):
+                continue
+            span = {(n, p.protocol) for n in range(p.number, (p.last or p.number) + 1)}
+            if span & taken:
+                self.plan.findings.append(Finding(
+                    "host-port-conflict", name,
+                    f"port {p} ({w}) is already used on the host by another service: not published; "
+                    "publish it on another host port", False))
+                continue
+            taken |= span
+            new.append(port_entry(p, long_form))
+            where.append(f"{port_entry(p)} from {w}")
+        if new:
+            after["ports"] = list(cur or []) + new
+            self.reasons[name].append(f"publishes {'; '.join(where)} (was reachable on the host's network)")
+        elif not have and not found.ports:
+            self.plan.findings.append(Finding(
+                "host-ports-unknown", name,
+                "network_mode: host removed, but the ports it listens on could not be determined: "
+                "add them under ports:", False))
+        self.plan.findings.append(Finding(
+            "host-network", name, "network_mode: host removed (no justification comment)", True))
+
     def build_service_plans(self) -> None:
         order = {n: i for i, n in enumerate(self.p.services)}
         for name in sorted(self.movable, key=order.__getitem__):
@@ -845,22 +925,7 @@ class Planner:
                 if st.mode in ("bridge", "host") and name in self.target:
                     after["network_mode"] = ABSENT
             if name in self.removed_host:
-                found = discover_ports(data, self.tiers[name], self.p.env)
-                have = already_published(data)
-                cur = untag(data.get("ports")) if "ports" in data else []
-                long_form = any(isinstance(untag(x), dict) for x in cur or [])
-                new = [port_entry(p, long_form) for p in found.numbers() if p not in have]
-                if new:
-                    after["ports"] = list(cur or []) + new
-                    where = "; ".join(f"{port_entry(p)} from {w}" for p, w in found.ports if p not in have)
-                    self.reasons[name].append(f"publishes {where} (was reachable on the host's network)")
-                elif not have:
-                    self.plan.findings.append(Finding(
-                        "host-ports-unknown", name,
-                        "network_mode: host removed, but the ports it listens on could not be determined: "
-                        "add them under ports:", False))
-                self.plan.findings.append(Finding(
-                    "host-network", name, "network_mode: host removed (no justification comment)", True))
+                self.publish_host_ports(name, data, after)
             sp = ServicePlan(name, self.tiers[name], before, after, self.reasons[name], self.placement.get(name, {}))
             if sp.changed_keys:
                 if st.mode == "bridge":

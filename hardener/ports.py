@@ -15,15 +15,16 @@ class PortSpec:
     published: str | None  # host side as written ("8080", "127.0.0.1:8080", "8000-8010"), None if not published
     protocol: str = "tcp"
     raw: Any = None
+    target_last: int | None = None  # last container port of a range
 
-    @property
-    def host_ip(self) -> str | None:
-        if self.published and ":" in self.published:
-            return self.published.rsplit(":", 1)[0]
-        return None
-
-
-_SHORT = re.compile(r"^(?:(?P<ip>\[[^\]]*\]|[^:\[\]]*):)??(?:(?P<pub>[\d${}A-Za-z_:\-]*):)?(?P<target>[\d$][^/]*)(?:/(?P<proto>\w+))?$")
+    def host_numbers(self) -> range:
+        """Host ports it publishes (empty when the host port is ephemeral or not a number)."""
+        host = (self.published or "").rsplit(":", 1)[-1]
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", host)
+        if not m:
+            return range(0)
+        first = int(m.group(1))
+        return range(first, int(m.group(2) or first) + 1)
 
 
 def parse(spec: Any) -> PortSpec | None:
@@ -48,9 +49,9 @@ def parse(spec: Any) -> PortSpec | None:
         proto = proto.lower()
     parts = text.rsplit(":", 1)
     if len(parts) == 1:
-        return PortSpec(_first_int(parts[0]), None, proto, spec)
+        return PortSpec(_first_int(parts[0]), None, proto, spec, _last_int(parts[0]))
     host, target = parts
-    return PortSpec(_first_int(target), host or None, proto, spec)
+    return PortSpec(_first_int(target), host or None, proto, spec, _last_int(target))
 
 
 def _first_int(value: Any) -> int | None:
@@ -61,6 +62,11 @@ def _first_int(value: Any) -> int | None:
         if m:
             return int(m.group(1))
     return None
+
+
+def _last_int(value: str) -> int | None:
+    m = re.fullmatch(r"\s*\d+-(\d+)\s*", value)
+    return int(m.group(1)) if m else None
 
 
 def specs(value: Any) -> list[PortSpec]:

@@ -29,7 +29,6 @@ class Style:
         steps: Counter[int] = Counter()
         offsets: Counter[int] = Counter()
         quotes: Counter[str] = Counter()
-        self.flow_lists = Counter()
         seen: set[int] = set()
         stack = [root]
         while stack:
@@ -43,16 +42,26 @@ class Style:
                         steps[v.value[0][0].start_mark.column - k.start_mark.column] += 1
                     if isinstance(v, SequenceNode) and not v.flow_style and v.value:
                         offsets[dash_column(v, text) - k.start_mark.column] += 1
-                    if isinstance(v, SequenceNode):
-                        self.flow_lists["flow" if v.flow_style else "block"] += 1
                     stack.append(v)
             elif isinstance(node, SequenceNode):
                 stack.extend(node.value)
             elif isinstance(node, ScalarNode) and node.style in ("'", '"'):
                 quotes[node.style] += 1
+        self._flow_networks: bool | None = None
         self.map_step = _mode(steps, 2, lambda s: s > 0)
         self.seq_offset = _mode(offsets, 2, lambda s: s >= 0)
         self.quote = "'" if quotes["'"] > quotes['"'] else '"'
+
+    def flow_networks(self, services) -> bool:
+        """Are services' ``networks`` lists written in flow style here? (the first one decides)"""
+        if self._flow_networks is None:
+            self._flow_networks = False
+            for svc in services:
+                for k, v in svc.value:
+                    if k.value == "networks" and isinstance(v, SequenceNode):
+                        self._flow_networks = bool(v.flow_style)
+                        return self._flow_networks
+        return self._flow_networks
 
     def block_mapping_step(self, mapping: MappingNode, key_col: int) -> int:
         """Indentation step used inside ``mapping`` (whose keys sit at ``key_col``)."""

@@ -99,7 +99,7 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
         reparsed[cf.path] = new
     files = [reparsed.get(cf.path, cf) for cf in plan.project.files]
     project = build_project(files, max_bytes, env=plan.project.env, extra=plan.project.extra_files)
-    for sp in plan.changed_services():
+    for sp in plan.services.values():  # every service: an edit must not reach one it did not plan for
         svc = project.services.get(sp.name)
         if svc is None:
             raise VerifyError(files[0].path, f"internal error: service {sp.name} lost by the edit")
