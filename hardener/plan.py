@@ -249,6 +249,7 @@ class Planner:
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self._dst_members: set[str] = set()
         self._discovered: dict[str, Any] = {}
+        self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self._taken: set[tuple[int, str]] | None = None
         self._dst_version = 0
         self.internal: set[str] = set()
@@ -282,12 +283,13 @@ class Planner:
         return untag(service_options(self.p.services[name].data).get("egress")) is True
 
     def publishes(self, name: str) -> bool:
-        return portspec.publishes(self.p.services[name].data)
+        """Does it publish ports -- now, or once it leaves the host's network?"""
+        return portspec.publishes(self.p.services[name].data) or name in self.host_ports
 
     def needs_way_out(self, name: str) -> bool:
         """Does the service (or anything in its network namespace) need a non-internal network?"""
         for m in self.members(name):
-            if not self.is_data_store(m) or self.publishes(m) or self.wants_egress_option(m) or m in self.removed_host:
+            if not self.is_data_store(m) or self.publishes(m) or self.wants_egress_option(m):
                 return True
         return False
 
@@ -337,6 +339,7 @@ class Planner:
     # steps ------------------------------------------------------------------------------------
     def run(self) -> Plan:
         self.host_mode()
+        self.assign_host_ports()
         self.choose_movable()
         self.assign_tiers()
         self.keep_dependencies()
@@ -782,7 +785,7 @@ class Planner:
             if self.state[o].mode in ("host", "other") and o not in self.removed_host:
                 continue
             way_out = [n for n in self.nets_after(o) if n not in internal and not n.startswith("<")]
-            published = [m for m in stores if self.publishes(m) or m in self.removed_host]
+            published = [m for m in stores if self.publishes(m)]
             if published:
                 ports = ", ".join(str(untag(x)) for x in untag(self.p.services[published[0]].data.get("ports")) or []) or "its host-network ports"
                 self.plan.findings.append(Finding(
@@ -861,7 +864,14 @@ class Planner:
                     self._taken.update((n, spec.protocol) for n in spec.host_numbers())
         return self._taken
 
-    def publish_host_ports(self, name: str, data: dict, after: dict) -> None:
+    def assign_host_ports(self) -> None:
+        """Decide, before anything else, which ports each service leaving the host's network will
+        publish: whether it publishes decides whether it needs a way out."""
+        for name in self.p.services:
+            if name in self.removed_host:
+                self.publish_host_ports(name, self.p.services[name].data)
+
+    def publish_host_ports(self, name: str, data: dict) -> None:
         """A service leaving the host's network keeps its ports reachable by publishing them."""
         found = self.discovered(name)
         have = already_published(data)
@@ -883,7 +893,7 @@ class Planner:
             new.append(port_entry(p, long_form))
             where.append(f"{port_entry(p)} from {w}")
         if new:
-            after["ports"] = list(cur or []) + new
+            self.host_ports[name] = list(cur or []) + new
             self.reasons[name].append(f"publishes {'; '.join(where)} (was reachable on the host's network)")
         elif not have and not found.ports:
             self.plan.findings.append(Finding(
@@ -924,8 +934,8 @@ class Planner:
                     after["networks"] = list(final) if final else ABSENT
                 if st.mode in ("bridge", "host") and name in self.target:
                     after["network_mode"] = ABSENT
-            if name in self.removed_host:
-                self.publish_host_ports(name, data, after)
+            if name in self.host_ports:
+                after["ports"] = self.host_ports[name]
             sp = ServicePlan(name, self.tiers[name], before, after, self.reasons[name], self.placement.get(name, {}))
             if sp.changed_keys:
                 if st.mode == "bridge":
