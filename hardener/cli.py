@@ -56,10 +56,13 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, max
     data stores internal, and removes network_mode: host unless a reason is documented. PATH is a
     compose file, a directory (searched recursively) or '-' for standard input.
     """
+    skipped: list[str] = []
     try:
-        projects = projects_from_args(paths, files, dict(os.environ))
+        projects = projects_from_args(paths, files, dict(os.environ), skipped)
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
+    for note in skipped:
+        _echo_err(note, quiet)
     if sum(p.count("-") for p in projects) > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
     results: list[Result] = []

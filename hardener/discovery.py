@@ -1,9 +1,11 @@
 """Which files form which projects.
 
 * a file argument is a project of its own (like ``docker compose -f FILE``);
-* a directory is searched recursively for compose files (skipping .git and node_modules); in
-  each folder a default file (compose.yaml, ...) and its override file form one project, and
-  every other variant (``compose.prod.yaml``, ``docker-compose.dev.yml``) is a project of its own;
+* a directory is searched recursively for compose files (skipping .git and node_modules, pipes,
+  and links that lead out of the tree); in each folder a default file (compose.yaml, ...) and its
+  override file form one project, and every other variant (``compose.prod.yaml``) is a project of
+  its own -- unless it is an override-style file for the default file next to it (no service
+  with an image or a build), which is skipped with a note (harden it with ``-f base -f it``);
 * ``-f/--file`` (repeatable) makes one project of the files given, merged in order;
 * with no argument, ``COMPOSE_FILE`` (separated by ``COMPOSE_PATH_SEPARATOR`` or ``os.pathsep``) or the default file of the
   current directory with its override, as Docker Compose does.
@@ -14,7 +16,10 @@ from __future__ import annotations
 import os
 import re
 
-from hardener.errors import UsageError
+from hardener.compose import load_file, untag
+from hardener.errors import InputError, UsageError
+from hardener.fsutil import inside
+from hardener.source import DEFAULT_MAX_BYTES
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDES = {
@@ -46,11 +51,33 @@ def _rel(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def search_directory(directory: str) -> list[list[str]]:
+def _regular_inside(path: str, root: str) -> bool:
+    """A regular file whose real path stays inside the searched tree (no pipe, no link out)."""
+    return os.path.isfile(path) and inside(path, root)
+
+
+def is_partial(path: str) -> bool:
+    """An override-style file: it has services, and none of them has an image, a build or an
+    extends of its own (``compose.prod.yaml`` meant for ``-f compose.yaml -f compose.prod.yaml``)."""
+    try:
+        cf = load_file(path, DEFAULT_MAX_BYTES)
+    except InputError:
+        return False  # reported when it is processed
+    services = untag(cf.data.get("services"))
+    if not isinstance(services, dict) or not services:
+        return False
+    return not any(
+        isinstance(untag(s), dict) and {"image", "build", "extends"} & set(untag(s)) for s in services.values()
+    )
+
+
+def search_directory(directory: str, skipped: list[str] | None = None) -> list[list[str]]:
     projects: list[list[str]] = []
     for dirpath, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        names = sorted(f for f in filenames if COMPOSE_NAME.match(f))
+        names = sorted(
+            f for f in filenames if COMPOSE_NAME.match(f) and _regular_inside(os.path.join(dirpath, f), directory)
+        )
         if not names:
             continue
         grouped: set[str] = set()
@@ -61,11 +88,21 @@ def search_directory(directory: str) -> list[list[str]]:
         for n in names:
             if n not in grouped:
                 path = os.path.join(dirpath, n)
-                projects.append([_rel(path) if not os.path.isabs(directory) else path])
+                shown = _rel(path) if not os.path.isabs(directory) else path
+                if default and is_partial(path):
+                    if skipped is not None:
+                        skipped.append(
+                            f"{shown}: skipped, an override file (no service has an image or a build); harden it "
+                            f"together with its base: -f {_rel(default[0]) if not os.path.isabs(directory) else default[0]} -f {shown}"
+                        )
+                    continue
+                projects.append([shown])
     return projects
 
 
-def projects_from_args(paths: tuple[str, ...], files: tuple[str, ...], environ: dict[str, str]) -> list[list[str]]:
+def projects_from_args(
+    paths: tuple[str, ...], files: tuple[str, ...], environ: dict[str, str], skipped: list[str] | None = None
+) -> list[list[str]]:
     projects: list[list[str]] = []
     if files:
         projects.append(list(files))
@@ -73,7 +110,7 @@ def projects_from_args(paths: tuple[str, ...], files: tuple[str, ...], environ: 
         if p == "-":
             projects.append(["-"])
         elif os.path.isdir(p):
-            found = search_directory(p)
+            found = search_directory(p, skipped)
             if not found:
                 raise UsageError(f"{p}: no compose file found in this directory")
             projects.extend(found)

@@ -389,6 +389,10 @@ class Planner:
             self.removed_host.add(name)
 
     def choose_movable(self) -> None:
+        for name, st in self.state.items():
+            if st.mode == "bridge" and not st.editable:
+                self.plan.findings.append(Finding(
+                    "legacy-bridge", name, f"network_mode: bridge (Docker's legacy bridge) not replaced: {st.why_fixed}", False))
         plain_default = self.default_is_plain()
         for name, st in self.state.items():
             if self.owner(name) != name:
@@ -522,8 +526,8 @@ class Planner:
             return  # never connect what was apart, unless both are being re-tiered anyway
         if not set(self.full_nets(a)).isdisjoint(self.full_nets(b)):
             return
-        why = f"{'reaches' if a == src else 'reached by'} {dst if a == src else src}: {evidence}"
-        why_b = f"{'reached by' if b == dst else 'reaches'} {src if b == dst else dst}: {evidence}"
+        why = (f"reaches {dst}" if a == src else f"{src} in its network namespace reaches {dst}") + f": {evidence}"
+        why_b = (f"reached by {src}" if b == dst else f"{dst} in its network namespace is reached by {src}") + f": {evidence}"
         if a in self.movable and b in self.movable:
             net = self.role_name(self.shared_role(a, b))
             self.join(a, net, why)
@@ -755,6 +759,8 @@ class Planner:
                 nets.setdefault(n, []).append(o)
         reported: set[str] = set()
         for net, owners in nets.items():
+            if net.startswith("<"):
+                continue  # Docker's legacy bridge / the host: reported as legacy-bridge / host-network
             edges = [m for o in owners for m in self.members(o) if self.tiers[m].tier == "edge"]
             if not edges:
                 continue
@@ -777,9 +783,10 @@ class Planner:
                 continue
             others = [m for m in self.members(o) if not self.is_data_store(m)]
             if others:
+                where = "its network namespace" if stores[0] == o else f"the network namespace of {o}"
                 self.plan.findings.append(Finding(
                     "data-in-shared-namespace", stores[0],
-                    f"data store {stores[0]} shares the network namespace of {o} with {', '.join(others)}: "
+                    f"data store {stores[0]} shares {where} with {', '.join(m for m in others if m != stores[0])}: "
                     "it cannot be isolated from their outbound access", False))
                 continue
             if self.state[o].mode in ("host", "other") and o not in self.removed_host:
@@ -787,13 +794,16 @@ class Planner:
             way_out = [n for n in self.nets_after(o) if n not in internal and not n.startswith("<")]
             published = [m for m in stores if self.publishes(m)]
             if published:
-                ports = ", ".join(str(untag(x)) for x in untag(self.p.services[published[0]].data.get("ports")) or []) or "its host-network ports"
+                specs = portspec.specs(self.host_ports.get(published[0]) or self.p.services[published[0]].data.get("ports"))
+                ports = ", ".join(str(x.raw) for x in specs)
+                loopback = all((x.published or "").startswith(("127.", "[::1]", "::1")) for x in specs)
+                advice = ("drop the ports if only other services use it" if loopback
+                          else "bind it to 127.0.0.1, or drop the ports if only other services use it")
                 self.plan.findings.append(Finding(
                     "data-published-port", published[0],
                     f"data store publishes {ports}: it keeps a network with outbound access"
                     f"{' (' + ', '.join(way_out) + ')' if way_out else ''}, because Docker publishes no ports of "
-                    "containers whose only networks are internal; bind it to 127.0.0.1 or drop the ports if only "
-                    "other services use it", False))
+                    f"containers whose only networks are internal; {advice}", False))
                 continue
             if any(self.wants_egress_option(m) for m in stores):
                 continue
@@ -812,7 +822,7 @@ class Planner:
             if dep.kind != "proxy" or proxy is None or (proxy.info and proxy.info.key != "traefik"):
                 continue
             sp = self.plan.services.get(dep.dst)
-            if sp is None or "networks" not in sp.changed_keys or dep.dst in self.a.traefik_network:
+            if sp is None or dep.dst in self.a.traefik_network:
                 continue
             nets = sp.after["networks"]
             names = list(nets) if isinstance(nets, dict) else [str(n) for n in nets] if isinstance(nets, list) else []
@@ -821,7 +831,7 @@ class Planner:
             shared = [n for n in names if n in self.nets_after(self.owner(dep.src))]
             self.plan.findings.append(Finding(
                 "traefik-network", dep.dst,
-                f"{dep.dst} is routed by {dep.src} and now sits on {', '.join(names)}: Traefik may pick the wrong "
+                f"{dep.dst} is routed by {dep.src} and sits on {', '.join(names)}: Traefik may pick the wrong "
                 f"one; add the label traefik.docker.network=<project>_{shared[0] if shared else names[0]} "
                 "(or --providers.docker.network on Traefik)", False))
 

@@ -8,6 +8,7 @@ re-encoded byte for byte.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 
@@ -84,6 +85,8 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
             raise InputError(path, f"cannot read: {exc.strerror}") from None
         if os.path.isdir(real):
             raise InputError(path, "is a directory, not a compose file")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(path, "not a regular file (a pipe or a device): refused")
         if st.st_size > max_bytes:
             raise InputError(path, f"file is {st.st_size} bytes, over the {max_bytes}-byte limit (raise it with --max-size)")
         try:
