@@ -157,9 +157,9 @@ def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
     return None
 
 
-def merge_users(root: Node, anchor: MappingNode) -> list[MappingNode]:
-    """Every mapping in the document that merges ``anchor`` in with ``<<``."""
-    users: list[MappingNode] = []
+def merge_index(root: Node) -> dict[int, list[MappingNode]]:
+    """id(mapping) -> the mappings that merge it in with ``<<`` (one walk of the document)."""
+    index: dict[int, list[MappingNode]] = {}
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -171,12 +171,12 @@ def merge_users(root: Node, anchor: MappingNode) -> list[MappingNode]:
             for k, v in node.value:
                 if k.value == "<<" and tag_of(k) == MERGE_TAG:
                     sources = [v] if isinstance(v, MappingNode) else list(v.value) if isinstance(v, SequenceNode) else []
-                    if any(s is anchor for s in sources):
-                        users.append(node)
+                    for src in sources:
+                        index.setdefault(id(src), []).append(node)
                 stack.append(v)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
-    return users
+    return index
 
 
 # --- the merged project -----------------------------------------------------------------------

@@ -182,7 +182,12 @@ def _hostnames(project: Project, env: dict[str, str], alias_networks: dict[str, 
 
 # Variables whose value is an identifier, not a host: POSTGRES_DB=n8n names a database, not the
 # service n8n. A URL or host:port in them still counts (the match then is not the whole value).
-_IDENTIFIER_KEY = re.compile(r"(?:^|_)(?:DB|DATABASE|DBNAME|USER|USERNAME|NAME|PASSWORD|PASS|PWD|SCHEMA|BUCKET|INDEX|TOPIC|QUEUE|REALM|ROLE)$", re.I)
+# A bare "DB" or "DATABASE" may well hold the database host, so those count only with a prefix.
+_IDENTIFIER_KEY = re.compile(
+    r"(?:^|_)(?:USER|USERNAME|NAME|PASSWORD|PASS|PWD|BUCKET|INDEX|TOPIC|QUEUE|REALM|ROLE)$"
+    r"|_(?:DB|DATABASE|DBNAME|SCHEMA)$",
+    re.I,
+)
 
 
 def _env_texts(variables: dict, where: str, env: dict[str, str]) -> list[tuple[str, str]]:

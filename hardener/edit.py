@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_users, untag
+from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_index, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
 from hardener.style import Style, dash_column
 from hardener.yamlload import tag_of
@@ -22,7 +22,12 @@ from hardener.textedit import Lines, Splice, apply, content_end, inline_comment
 
 
 class EditError(Exception):
-    """The change cannot be written into this file's shape (reported, file refused)."""
+    """The change cannot be written into this file's shape. With ``service`` set, the pipeline
+    plans again leaving that service as it is; otherwise the file is refused."""
+
+    def __init__(self, message: str, service: str | None = None):
+        super().__init__(message)
+        self.service = service
 
 
 @dataclass
@@ -48,7 +53,7 @@ class FileEditor:
         self.splices: list[Splice] = []
         self.notes: list[str] = []
         self.touched_anchors: set[str] = set()
-        self.inserts: dict[int, list[str]] = {}  # position -> rendered blocks, in order
+        self.merges: dict[int, list[MappingNode]] | None = None  # merge-key index, built on first use
         self._order = 0
 
     # --- low-level -----------------------------------------------------------------------------
@@ -298,12 +303,13 @@ class FileEditor:
         q = _quote_of(node)
         if "#" in body or "\n" in body:
             if remove:
-                raise EditError(f"cannot remove items from the multi-line flow list on line {node.start_mark.line + 1}")
-            close = body.rstrip().rfind("]")
-            inner = body[1:close].rstrip()
-            sep = ", " if inner.strip() else ""
-            self.splice(start + 1 + len(inner), start + 1 + len(inner),
-                        sep + ", ".join(self.style.scalar(a, force_quote=quote, quote=q) for a in add))
+                raise EditError(f"cannot remove items from the multi-line flow list on line {node.start_mark.line + 1}: edit it by hand")
+            new = ", ".join(_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q) for a in add)
+            if node.value:  # right after the last item, before its comma or comment
+                pos = content_end(node.value[-1], self.text)
+                self.splice(pos, pos, ", " + new)
+            else:
+                self.splice(start + 1, start + 1, new)
             return
         items = [self.text[i.start_mark.index:i.end_mark.index] for k, i in enumerate(node.value) if k not in remove]
         items += [_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q) for a in add]
@@ -506,7 +512,11 @@ class ProjectEditor:
 
     def run(self) -> list[FileEdit]:
         for sp in self.plan.changed_services():
-            self.edit_service(sp)
+            try:
+                self.edit_service(sp)
+            except EditError as exc:
+                exc.service = exc.service or sp.name
+                raise
         self.edit_networks()
         return [self.editor(cf).result() for cf in self.project.files if id(cf) in self.editors]
 
@@ -593,13 +603,12 @@ class ProjectEditor:
         # network_mode arrives through a merge key: edit the anchor; services that keep the value
         # get it written explicitly (YAML cannot remove a merged key per service).
         anchor = loc.holder
-        users = self.anchor_users(cf, anchor)
         if id(anchor) not in self.anchor_done:
             self.anchor_done.add(id(anchor))
+            users = self.anchor_users(cf, anchor)
             ed.replace_pair(loc, None, None)
             self.note_anchor(ed, anchor)
-            keepers = [u for u in users if u != svc.name and not self.plan.services[u].changed_keys]
-            keepers = [u for u in keepers if self.plan.services[u].after.get("network_mode") is not ABSENT]
+            keepers = [u for u in users if u != svc.name and self.plan.services[u].after.get("network_mode") is not ABSENT]
             for u in keepers:
                 node = cf.service_nodes()[u]
                 own = find_key(node, "network_mode")
@@ -614,15 +623,23 @@ class ProjectEditor:
             ed.add_pair(node, "networks", replace_with, **nets_kw)
 
     def anchor_users(self, cf: ComposeFile, anchor: MappingNode) -> list[str]:
-        nodes = cf.service_nodes()
-        by_id = {id(n): name for name, n in nodes.items()}
-        users = []
-        if id(anchor) in by_id:
-            users.append(by_id[id(anchor)])
-        for u in merge_users(cf.root, anchor):
-            if id(u) not in by_id:
-                raise EditError(f"the anchor on line {anchor.start_mark.line + 1} is merged into something other than a service")
-            users.append(by_id[id(u)])
+        """The services that get the anchor's keys: directly, or through anchors that merge it
+        (``x-b: {<<: *a}`` then ``<<: *b``)."""
+        ed = self.editor(cf)
+        if ed.merges is None:
+            ed.merges = merge_index(cf.root)
+        by_id = {id(n): name for name, n in cf.service_nodes().items()}
+        users: list[str] = []
+        seen: set[int] = set()
+        stack: list[MappingNode] = [anchor]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if id(node) in by_id:
+                users.append(by_id[id(node)])
+            stack.extend(ed.merges.get(id(node), []))
         return users
 
     def note_anchor(self, ed: FileEditor, anchor: MappingNode) -> None:

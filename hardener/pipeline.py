@@ -50,9 +50,21 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -
         project = build_project(files, max_bytes)
         tiers = classify_all(project.services, project.env)
         analysis = analyse(project, tiers, FileReader(project.directory))
-        plan = make_plan(project, analysis)
-        result.plan = plan
-        edits = realise(plan) if plan.changed else []
+        # A service whose change cannot be written into its file's shape (an anchor other keys
+        # alias, a multi-line flow list with comments) is left as it is, and the rest planned again.
+        blocked: dict[str, str] = {}
+        while True:
+            plan = make_plan(project, analysis, blocked)
+            result.plan = plan
+            try:
+                edits = realise(plan) if plan.changed else []
+            except (EditError, EditConflict) as exc:
+                service = getattr(exc, "service", None)
+                if service and service not in blocked and len(blocked) < len(project.services):
+                    blocked[service] = str(exc)
+                    continue
+                raise
+            break
         verify(plan, edits, max_bytes)
         result.edits = edits
     except (EditError, EditConflict) as exc:

@@ -224,13 +224,17 @@ def host_justification(svc: Service) -> Justification:
 
 
 class Planner:
-    def __init__(self, project: Project, analysis: Analysis):
+    def __init__(self, project: Project, analysis: Analysis, blocked: dict[str, str] | None = None):
         self.p = project
         self.a = analysis
         self.plan = Plan(project, analysis)
         self.tiers = analysis.tiers
         inherited = {n: s.inherited for n, s in project.services.items()}
         self.state = {n: current_state(s, inherited) for n, s in project.services.items()}
+        for name, why in (blocked or {}).items():
+            self.state[name].editable = False
+            self.state[name].why_fixed = why
+            self.plan.findings.append(Finding("cannot-edit", name, f"left as it is: {why}", False))
         self.target: dict[str, list[str]] = {}  # planned network list for services with networks
         self.movable: set[str] = set()
         self.removed_host: set[str] = set()
@@ -962,6 +966,7 @@ class Planner:
                     "data-egress", None, f"network {net} marked internal: true ({np_.reason})", True))
 
 
-def make_plan(project: Project, analysis: Analysis) -> Plan:
-    return Planner(project, analysis).run()
+def make_plan(project: Project, analysis: Analysis, blocked: dict[str, str] | None = None) -> Plan:
+    """Plan the project; ``blocked``: services to leave as they are, with the reason."""
+    return Planner(project, analysis, blocked or {}).run()
 
