@@ -55,6 +55,13 @@ class ComposeFile:
             return os.getcwd()
         return os.path.dirname(os.path.abspath(self.source.path))
 
+    def lines(self) -> list[str]:
+        """The text split into lines (once)."""
+        cached = self.__dict__.get("_lines")
+        if cached is None:
+            cached = self.__dict__["_lines"] = self.source.text.split("\n")
+        return cached
+
     def top_value_node(self, key: str) -> Node | None:
         loc = find_key(self.root, key)
         return loc.value if loc else None

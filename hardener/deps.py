@@ -41,7 +41,7 @@ class GroupDependency:
     entry so that N admin tools and M data stores cost N + M, not N * M."""
 
     src: str
-    dsts: tuple[str, ...]
+    dsts: tuple[str, ...]  # may contain src itself, which is skipped
     evidence: str
     kind: str = "role"  # role | assumed
 
@@ -72,8 +72,9 @@ class Analysis:
             dep.alias_network = self.alias_networks.get(word.lower())
 
     def add_group(self, src: str, dsts: tuple[str, ...], evidence: str, kind: str) -> None:
-        dsts = tuple(d for d in dsts if d != src)
-        if dsts:
+        # the tuple is shared between groups as it is (src may be in it: users skip it), so
+        # that the planner can work per distinct member set
+        if any(d != src for d in dsts[:2]):
             self.groups.append(GroupDependency(src, dsts, evidence, kind))
 
     def of(self, name: str) -> list[Dependency]:
@@ -84,14 +85,14 @@ class Analysis:
         out = [d.dst for d in self.of(src)]
         for g in self.groups:
             if g.src == src:
-                out.extend(g.dsts)
+                out.extend(d for d in g.dsts if d != src)
         return out
 
     def pairs(self) -> list[tuple[str, str, str, list[str]]]:
         """Every dependency as (src, dst, kind, evidence), groups expanded (for reports)."""
         out = [(d.src, d.dst, d.kind, d.evidence) for d in self.deps.values()]
         for g in self.groups:
-            out.extend((g.src, d, g.kind, [g.evidence]) for d in g.dsts)
+            out.extend((g.src, d, g.kind, [g.evidence]) for d in g.dsts if d != g.src)
         return out
 
 

@@ -497,6 +497,8 @@ class ProjectEditor:
         self.editors: dict[int, FileEditor] = {}
         self.anchor_done: set[int] = set()
         self.def_by_id: dict[int, Any] = {}
+        self.users_cache: dict[int, list[str]] = {}
+        self.agree_cache: dict[int, bool] = {}
         self.refs: dict[int, set[str]] = {}  # file -> network names its edits added
 
     def note_refs(self, cf: ComposeFile, names: Any) -> None:
@@ -624,7 +626,10 @@ class ProjectEditor:
 
     def anchor_users(self, cf: ComposeFile, anchor: MappingNode) -> list[str]:
         """The services that get the anchor's keys: directly, or through anchors that merge it
-        (``x-b: {<<: *a}`` then ``<<: *b``)."""
+        (``x-b: {<<: *a}`` then ``<<: *b``). Cached per anchor."""
+        cached = self.users_cache.get(id(anchor))
+        if cached is not None:
+            return cached
         ed = self.editor(cf)
         if ed.merges is None:
             ed.merges = merge_index(cf.root)
@@ -640,7 +645,16 @@ class ProjectEditor:
             if id(node) in by_id:
                 users.append(by_id[id(node)])
             stack.extend(ed.merges.get(id(node), []))
+        self.users_cache[id(anchor)] = users
         return users
+
+    def all_users_agree(self, anchor: MappingNode, users: list[str]) -> bool:
+        """Do all users of the anchor end up with the same networks? (once per anchor)"""
+        agree = self.agree_cache.get(id(anchor))
+        if agree is None:
+            finals = [self.plan.services[u].after.get("networks") for u in users]
+            agree = self.agree_cache[id(anchor)] = all(f == finals[0] for f in finals)
+        return agree
 
     def note_anchor(self, ed: FileEditor, anchor: MappingNode) -> None:
         for k, v in ed.cf.root.value:
@@ -680,7 +694,7 @@ class ProjectEditor:
                 raise EditError(f"the networks of {svc.name} are an anchor other keys alias: edit it by hand")
             if loc.via_merge:
                 users = self.anchor_users(d.file, loc.holder)
-                same = all(self.plan.services[u].after.get("networks") == final for u in users)
+                same = self.all_users_agree(loc.holder, users)
                 if not same:
                     self.note_refs(d.file, final)
                     ed.add_pair(self.service_node(d.file, svc.name), "networks", final, flow_lists=self.flow_networks(ed))

@@ -212,7 +212,7 @@ def host_justification(svc: Service) -> Justification:
     for d in reversed(svc.defs):
         loc = find_key(d.node, "network_mode")
         if loc is not None:
-            lines = d.file.source.text.split("\n")
+            lines = d.file.lines()
             j = comment_justification(lines, loc.key.start_mark.line)
             if j.justified or j.marker_without_reason:
                 return j
@@ -253,6 +253,7 @@ class Planner:
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self._dst_members: set[str] = set()
         self._discovered: dict[str, Any] = {}
+        self._dst_sets: dict[int, set[str]] = {}
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self._taken: set[tuple[int, str]] | None = None
         self._dst_version = 0
@@ -506,6 +507,8 @@ class Planner:
                 seen: set[tuple] = set()
                 reps: list[str] = []
                 for dst in group.dsts:
+                    if dst == group.src:
+                        continue
                     b = self.owner(dst)
                     key = (tuple(self.nets_before(b)), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
                     if key not in seen:
@@ -515,7 +518,8 @@ class Planner:
             else:
                 reps = hit[1]
             for dst in reps:
-                self.keep(group.src, dst, group.evidence)
+                if dst != group.src:
+                    self.keep(group.src, dst, group.evidence)
 
     def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
         """Make sure ``src`` still reaches ``dst`` if it reached it before."""
@@ -849,7 +853,14 @@ class Planner:
     def _linked(self, a: str, b: str) -> bool:
         if (a, b) in self.a.deps or (b, a) in self.a.deps:
             return True
-        return any((g.src == a and b in g.dsts) or (g.src == b and a in g.dsts) for g in self.groups_of(a, b))
+        return any((g.src == a and b in self.dst_set(g)) or (g.src == b and a in self.dst_set(g)) for g in self.groups_of(a, b))
+
+    def dst_set(self, group) -> set[str]:
+        """The members of a group as a set, built once per distinct member tuple."""
+        got = self._dst_sets.get(id(group.dsts))
+        if got is None:
+            got = self._dst_sets[id(group.dsts)] = set(group.dsts)
+        return got
 
     def groups_of(self, a: str, b: str) -> list:
         return self.groups_by_src.get(a, []) + self.groups_by_src.get(b, [])
