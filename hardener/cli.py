@@ -15,7 +15,7 @@ from hardener.errors import HardenError, UsageError
 from hardener.pipeline import Result, harden_paths
 from hardener.report import display_path, json_report, summary_lines, unified_diff
 from hardener.source import DEFAULT_MAX_BYTES, read_source
-from hardener.writer import write_atomic
+from hardener.writer import write_files
 
 EPILOG = """\b
 Examples:
@@ -109,20 +109,19 @@ def handle(result: Result, mode: str, fmt: str, quiet: bool) -> int:
             else:
                 click.echo(f"ok {name}")
         return max(status, 1 if pending else 0)
-    # write
+    # write: every file of the project is prepared before the first is renamed
+    on_disk = [fe for fe in pending if fe.file.source.real_path is not None]
     for fe in pending:
-        data = fe.file.source.encode(fe.new_text)
-        if fe.file.source.real_path is None:
-            if fmt == "text":
-                sys.stdout.buffer.write(data)
-                sys.stdout.flush()
-            continue
-        try:
-            write_atomic(fe.file.source, data)
-        except HardenError as exc:
-            _echo_err(f"error: {exc}", quiet)
-            result.error = exc
-            return 2
+        if fe.file.source.real_path is None and fmt == "text":
+            sys.stdout.buffer.write(fe.file.source.encode(fe.new_text))
+            sys.stdout.flush()
+    try:
+        write_files([(fe.file.source, fe.file.source.encode(fe.new_text)) for fe in on_disk])
+    except HardenError as exc:
+        _echo_err(f"error: {exc}", quiet)
+        result.error = exc
+        return 2
+    for fe in on_disk:
         _echo_err(f"hardened {display_path(fe.file.path)}", quiet)
     if not pending and "-" in result.paths and fmt == "text":
         f = result.files[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -188,7 +188,7 @@ def merge_index(root: Node) -> dict[int, list[MappingNode]]:
 
 # --- the merged project -----------------------------------------------------------------------
 
-APPEND_KEYS = frozenset({"ports", "expose", "dns", "dns_search", "cap_add", "cap_drop", "devices", "volumes_from", "external_links", "extra_hosts", "env_file", "secrets", "configs", "volumes", "links"})
+APPEND_KEYS = frozenset({"ports", "expose", "dns", "dns_search", "cap_add", "cap_drop", "devices", "volumes_from", "external_links", "env_file", "secrets", "configs", "volumes", "links"})
 MAPPING_LIKE = frozenset({"environment", "labels", "networks", "depends_on", "annotations", "sysctls", "ulimits", "extra_hosts"})
 
 
@@ -236,8 +236,6 @@ def merge_service(base: dict, over: dict) -> dict:
             out[key] = merged
         else:
             out[key] = value
-    if "network_mode" in over and "networks" in out and "networks" not in over:
-        pass  # compose would reject both; keep what the files say
     return out
 
 
@@ -276,8 +274,6 @@ class Project:
     def name(self) -> str:
         return " + ".join(f.path for f in self.files)
 
-    def iter_services(self) -> Iterator[Service]:
-        return iter(self.services.values())
 
 
 def read_dotenv(directory: str, max_bytes: int = 256 * 1024) -> dict[str, str]:
@@ -293,6 +289,20 @@ def read_dotenv(directory: str, max_bytes: int = 256 * 1024) -> dict[str, str]:
     if b"\x00" in raw:
         return {}
     return parse_env_text(raw.decode("utf-8", "replace"))
+
+
+def command_texts(data: dict) -> list[tuple[str, str]]:
+    """("command" | "entrypoint" | "healthcheck", text) of a service, list forms joined by spaces."""
+    out: list[tuple[str, str]] = []
+    hc = untag(data.get("healthcheck"))
+    for where, value in (("command", data.get("command")), ("entrypoint", data.get("entrypoint")),
+                         ("healthcheck", hc.get("test") if isinstance(hc, dict) else None)):
+        value = untag(value)
+        if isinstance(value, list):
+            out.append((where, " ".join(str(untag(x)) for x in value)))
+        elif value is not None:
+            out.append((where, str(value)))
+    return out
 
 
 def _extends_source(svc: dict) -> tuple[str, str | None] | None:

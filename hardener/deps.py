@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from hardener.classify import Tier, build_context, service_options
-from hardener.compose import Project, as_mapping, untag
+from hardener.compose import Project, as_mapping, command_texts, untag
 from hardener.interpolate import interpolate
 from hardener.scan import FileReader, env_files, mounted_texts, read_env_file_safe, scan_context
 
@@ -53,7 +53,6 @@ class Analysis:
     groups: list[GroupDependency] = field(default_factory=list)
     by_src: dict[str, list[Dependency]] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # network-namespace owner of each service
-    source: dict[str, str] = field(default_factory=dict)  # build-context scan status per built service
     traefik_network: dict[str, str] = field(default_factory=dict)  # service -> traefik.docker.network value
     hostnames: dict[str, str] = field(default_factory=dict)  # hostname (lower case) -> service
     assumed: dict[str, str] = field(default_factory=dict)  # service -> why it keeps access to data stores
@@ -209,28 +208,11 @@ def _env_texts(variables: dict, where: str, env: dict[str, str]) -> list[tuple[s
 def _texts(data: dict, env: dict[str, str]) -> list[tuple[str, str]]:
     """(where, text) pairs of a service's own values that may name other services."""
     out = _env_texts(as_mapping(data.get("environment")), "environment ", env)
-    for key in ("command", "entrypoint"):
-        v = untag(data.get(key))
-        if isinstance(v, list):
-            out.extend((key, str(untag(x))) for x in v)
-        elif v is not None:
-            out.append((key, str(v)))
-    hc = untag(data.get("healthcheck"))
-    if isinstance(hc, dict):
-        test = untag(hc.get("test"))
-        if isinstance(test, list):
-            out.extend(("healthcheck", str(untag(x))) for x in test)
-        elif test is not None:
-            out.append(("healthcheck", str(test)))
+    out.extend(command_texts(data))
     for k, v in as_mapping(data.get("labels")).items():
         if v is not None:
             out.append((f"label {k}", str(v)))
     return out
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def namespace_target(project: Project, data: dict) -> tuple[str, str] | None:
@@ -358,13 +340,10 @@ def _sources(project: Project, a: Analysis, reader: FileReader, matcher: Hostnam
             continue
         base = svc.defs[0].file.directory if svc.defs else svc.origin_dir or project.directory
         scan = scan_context(reader, interpolate(ctx, project.env), base)
-        found = False
         for path, text in scan.files:
             for word, dst in matcher.find(text, "source"):
                 if dst != name:
-                    found = True
                     a.add(name, dst, f"source {os.path.relpath(path, project.directory)} names '{word}'", "source", word)
-        a.source[name] = scan.status if not found else "found"
         uses_data = any(a.tiers.get(d) and a.tiers[d].tier == "data" for d in a.reaches(name))
         # Only application services are assumed to talk to data stores: a reverse proxy or web
         # server built from source is not given a path to the databases on a guess.

@@ -132,7 +132,7 @@ class FileEditor:
             self.splice(pos, pos, f"{sep}{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}")
             return
         indent = self.mapping_indent(mapping)
-        step = self.style.block_mapping_step(mapping, indent)
+        step = self.style.block_mapping_step(mapping)
         seq_off = self.style.block_seq_offset(mapping)
         lines = self.render_pair(key, value, indent, step, seq_off, **kw)
         self.insert_after_line(self.after_block_comments(self.last_line(mapping), indent), lines)
@@ -188,7 +188,7 @@ class FileEditor:
         lines = list(kept)
         if key is not None:
             indent = loc.key.start_mark.column
-            step = self.style.block_mapping_step(loc.holder, indent)
+            step = self.style.block_mapping_step(loc.holder)
             seq_off = self.style.block_seq_offset(loc.holder)
             lines += self.render_pair(key, value, indent, step, seq_off, **kw)
         last_line = self.lines.line_of(end - 1) if end > start else self.lines.line_of(start)
@@ -339,7 +339,7 @@ class FileEditor:
                 self.replace_pair(KeyLoc(k, v, node), None, None)
         if add:
             indent = self.mapping_indent(node)
-            step = self.style.block_mapping_step(node, indent)
+            step = self.style.block_mapping_step(node)
             empty_style = "null"
             for k, v in node.value:
                 if isinstance(v, MappingNode) and v.flow_style and not v.value:
@@ -366,7 +366,7 @@ class FileEditor:
                 lines.append(content)
             elif inline_comment(content):
                 lines.append(" " * indent + inline_comment(content))
-        step = self.style.block_mapping_step(node, indent)
+        step = self.style.block_mapping_step(node)
         empty_flow = any(isinstance(v, MappingNode) and v.flow_style and not v.value for _, v in node.value)
         for k, v in add.items():
             if v is None and empty_flow:
@@ -409,7 +409,7 @@ class FileEditor:
             self.splice(close - len(pad), close - len(pad), ", internal: true")
             return
         if _is_empty(value) or (isinstance(value, MappingNode) and not value.value):
-            parent_step = self.style.block_mapping_step(loc.holder, indent) if isinstance(loc.holder, MappingNode) else self.style.map_step
+            parent_step = self.style.block_mapping_step(loc.holder) if isinstance(loc.holder, MappingNode) else self.style.map_step
             self.replace_empty_value(loc, indent + parent_step, {"internal": True})
             return
         raise EditError(f"cannot mark network '{loc.key.value}' internal: unexpected value on line {loc.key.start_mark.line + 1}")
@@ -798,14 +798,7 @@ class ProjectEditor:
 
 
 def _all_names(net_defs: list) -> set[str]:
-    out: set[str] = set()
-    for _, loc in net_defs:
-        v = loc.value
-        if isinstance(v, SequenceNode):
-            out.update(str(i.value) for i in v.value if isinstance(i, ScalarNode))
-        elif isinstance(v, MappingNode):
-            out.update(str(k.value) for k, _ in v.value)
-    return out
+    return {name for _, loc in net_defs for name in _value_names(loc.value)}
 
 
 def _contains(node: Node, target: Node) -> bool:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from hardener.classify import Tier, service_options
-from hardener.compose import as_mapping, untag
+from hardener.compose import as_mapping, command_texts, untag
 from hardener.interpolate import interpolate
 from hardener.knowledge import Port
 from hardener import ports as portspec
@@ -87,16 +87,7 @@ def discover_ports(data: dict, tier: Tier, env: dict[str, str]) -> PortDiscovery
         s = portspec.parse(interpolate(str(untag(e)), env))
         if s and s.target:
             add(Port(s.target, s.protocol, s.target_last), "expose")
-    texts: list[tuple[str, str]] = []
-    hc = untag(data.get("healthcheck"))
-    if isinstance(hc, dict):
-        test = untag(hc.get("test"))
-        texts.append(("healthcheck", " ".join(str(untag(t)) for t in test) if isinstance(test, list) else str(test or "")))
-    for key in ("command", "entrypoint"):
-        v = untag(data.get(key))
-        if v is not None:
-            texts.append((key, " ".join(str(untag(x)) for x in v) if isinstance(v, list) else str(v)))
-    for where, text in texts:
+    for where, text in command_texts(data):
         text = interpolate(text, env)
         for m in _URL_PORT.finditer(text):
             add(Port(int(m.group(1))), f"{where} URL")
@@ -154,11 +145,8 @@ def localhost_references(data: dict, own_ports: PortDiscovery, env: dict[str, st
     """Environment values and commands of a host-mode service that reach *other* things on the
     host through localhost (its own listening ports and healthchecks do not count)."""
     own = {p.number for p in own_ports.numbers()}
-    texts: list[tuple[str, str]] = [(f"environment {k}", str(v)) for k, v in as_mapping(data.get("environment")).items() if v is not None]
-    for key in ("command", "entrypoint"):
-        v = untag(data.get(key))
-        if v is not None:
-            texts.append((key, " ".join(str(untag(x)) for x in v) if isinstance(v, list) else str(v)))
+    texts = [(f"environment {k}", str(v)) for k, v in as_mapping(data.get("environment")).items() if v is not None]
+    texts += [(w, t) for w, t in command_texts(data) if w != "healthcheck"]
     out = []
     for where, text in texts:
         text = interpolate(text, env)

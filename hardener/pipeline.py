@@ -26,6 +26,7 @@ class Result:
     plan: Plan | None = None
     edits: list[FileEdit] = field(default_factory=list)
     error: HardenError | None = None
+    reparsed: dict[str, ComposeFile] = field(default_factory=dict)  # path -> edited file, as verified
 
     @property
     def changed_edits(self) -> list[FileEdit]:
@@ -65,7 +66,7 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -
                     continue
                 raise
             break
-        verify(plan, edits, max_bytes)
+        result.reparsed = verify(plan, edits, max_bytes)
         result.edits = edits
     except (EditError, EditConflict) as exc:
         result.error = VerifyError(files[0].path, f"cannot apply the fix: {exc}; file left untouched")

@@ -27,7 +27,7 @@ from typing import Any
 
 from hardener import ports as portspec
 from hardener.classify import Tier, service_options
-from hardener.compose import Project, Service, as_mapping, find_key, untag
+from hardener.compose import Project, Service, as_mapping, command_texts, find_key, untag
 from hardener.deps import Analysis
 from hardener.hostmode import (
     Justification,
@@ -197,11 +197,7 @@ def current_state(svc: Service, extenders: dict[str, dict[str, str]] | None = No
 
 def provider_network(data: dict) -> bool:
     """Does a Traefik service name the network its Docker provider uses?"""
-    texts = []
-    for key in ("command", "entrypoint"):
-        v = untag(data.get(key))
-        texts += [str(untag(x)) for x in v] if isinstance(v, list) else [str(v)] if v else []
-    texts += [f"{k}={v}" for k, v in as_mapping(data.get("environment")).items()]
+    texts = [t for _, t in command_texts(data)] + [f"{k}={v}" for k, v in as_mapping(data.get("environment")).items()]
     return any("providers.docker.network" in t or "PROVIDERS_DOCKER_NETWORK" in t.upper() for t in texts)
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import replace
 from typing import Any
 
 from hardener import __version__
-from hardener.compose import parse_source
 from hardener.pipeline import Result
 from hardener.plan import ABSENT
 from hardener.textedit import Lines, Splice, apply
@@ -106,6 +103,8 @@ def _line_changes(text: str, splices: list[Splice]) -> list[tuple[int, int, list
 
 
 def _difflib_diff(path: str, before: str, after: str) -> str:
+    import difflib  # only for diffs without splices (tests compare against it)
+
     a = before.splitlines(keepends=True)
     b = after.splitlines(keepends=True)
     out: list[str] = []
@@ -119,16 +118,6 @@ def _difflib_diff(path: str, before: str, after: str) -> str:
 
 def display_path(path: str) -> str:
     return "<stdin>" if path == "-" else path
-
-
-def _value(v: Any) -> str:
-    if v is ABSENT:
-        return "(none)"
-    if isinstance(v, dict):
-        return ", ".join(str(k) for k in v)
-    if isinstance(v, list):
-        return ", ".join(str(x) for x in v)
-    return str(v)
 
 
 def summary_lines(result: Result) -> list[str]:
@@ -202,8 +191,7 @@ def structured_changes(result: Result) -> list[dict]:
 
     out: list[dict] = []
     for fe in result.changed_edits:
-        new = parse_source(replace(fe.file.source, text=fe.new_text))
-        diff = DeepDiff(fe.file.data, new.data, view="tree")
+        diff = DeepDiff(fe.file.data, result.reparsed[fe.file.path].data, view="tree")
         for kind, levels in diff.items():
             for level in levels:
                 path = level.path(output_format="list")
@@ -231,6 +219,8 @@ def _is_notpresent(value: Any) -> bool:
 
 
 def _jsonable(value: Any) -> Any:
+    import json
+
     try:
         json.dumps(value)
         return value
@@ -239,6 +229,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def json_report(results: list[Result], mode: str, exit_code: int) -> str:
+    import json
+
     files = []
     for r in results:
         entry: dict[str, Any] = {"path": " + ".join(display_path(p) for p in r.paths), "files": [display_path(p) for p in r.paths]}
@@ -251,7 +243,7 @@ def json_report(results: list[Result], mode: str, exit_code: int) -> str:
         assert plan is not None
         entry["status"] = ("written" if mode == "write" else "changes pending") if r.changed_edits else "unchanged"
         entry["services"] = [
-            {"name": n, "tier": t.tier, "evidence": t.evidence, "image": t.image}
+            {"name": n, "tier": t.tier, "evidence": t.evidence, "image": t.image, "guessed": t.guessed}
             for n, t in plan.analysis.tiers.items()
         ]
         entry["dependencies"] = [

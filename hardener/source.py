@@ -26,8 +26,6 @@ class Source:
     bom: bool
     newline: str  # "\r\n" or "\n": what the file uses (the first line break decides)
     real_path: str | None = None  # the file actually read (symlinks resolved); None for stdin
-    mtime_ns: int | None = None
-    size: int | None = None
     cr_only: bool = False  # old Mac line endings: handled as "\n" (one character each) and restored
 
     def encode(self, text: str) -> bytes:
@@ -107,7 +105,5 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
         bom=bom,
         newline=newline_of(text),
         real_path=real,
-        mtime_ns=st.st_mtime_ns if st else None,
-        size=st.st_size if st else None,
         cr_only=cr_only,
     )

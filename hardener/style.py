@@ -63,8 +63,8 @@ class Style:
                         return self._flow_networks
         return self._flow_networks
 
-    def block_mapping_step(self, mapping: MappingNode, key_col: int) -> int:
-        """Indentation step used inside ``mapping`` (whose keys sit at ``key_col``)."""
+    def block_mapping_step(self, mapping: MappingNode) -> int:
+        """Indentation step used inside ``mapping``."""
         for k, v in mapping.value:
             if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
                 step = v.value[0][0].start_mark.column - k.start_mark.column

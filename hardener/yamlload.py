@@ -73,7 +73,6 @@ class Document:
 
     root: Node
     data: Any
-    physical_nodes: int = 0
     anchors_used: dict[int, int] = field(default_factory=dict)  # id(node) -> times reached (>1: aliased)
 
 
@@ -367,7 +366,7 @@ def build_data(path: str, root: Node, limits: Limits = DEFAULT_LIMITS, has_alias
     if has_aliases:
         b.measure(root)  # aliases can expand exponentially: bound them before building
     data = b.build(root, 0)
-    return Document(root=root, data=data, physical_nodes=b.physical, anchors_used=b.seen)
+    return Document(root=root, data=data, anchors_used=b.seen)
 
 
 def load(path: str, text: str, limits: Limits = DEFAULT_LIMITS) -> Document:

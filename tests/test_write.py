@@ -515,3 +515,35 @@ def test_write_stdin_real_process(tmp_path):
     assert p.returncode in (0, 1), p.stderr.decode()
     assert p.stdout == hardened_of(tmp_path, data)
     assert temp_files(tmp_path) == [] and os.listdir(tmp_path) == ["ref-ref.yaml"]
+
+
+def test_a_project_of_several_files_is_written_all_or_nothing(tmp_path, monkeypatch):
+    """Every file of a project is prepared before the first is renamed: when the second cannot
+    be written, the first stays as it was too, and no temporary file is left."""
+    import hardener.writer
+    from click.testing import CliRunner
+
+    from hardener.cli import cli
+    from hardener.errors import WriteError
+
+    base = "services:\n  db:\n    image: postgres:16\n  app:\n    image: x/app\n"
+    over = "services:\n  app:\n    environment:\n      DB: db:5432\n  cache:\n    image: redis:7\n"
+    (tmp_path / "compose.yaml").write_text(base)
+    (tmp_path / "compose.override.yaml").write_text(over)
+    real_prepare = hardener.writer.prepare
+    calls = []
+
+    def prepare(source, data):
+        calls.append(source.path)
+        if len(calls) == 2:
+            raise WriteError(source.path, "cannot write: injected failure")
+        return real_prepare(source, data)
+
+    monkeypatch.setattr(hardener.writer, "prepare", prepare)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["--write", "-q"])
+    assert r.exit_code == 2
+    assert len(calls) == 2, "both files of the project had changes to write"
+    assert (tmp_path / "compose.yaml").read_text() == base
+    assert (tmp_path / "compose.override.yaml").read_text() == over
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
