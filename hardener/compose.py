@@ -269,6 +269,7 @@ class Project:
     directory: str
     env: dict[str, str] = field(default_factory=dict)
     extra_files: list[ComposeFile] = field(default_factory=list)  # included / extended, never edited
+    notes: list[str] = field(default_factory=list)  # what could not be read, for the summary
 
     @property
     def name(self) -> str:
@@ -279,6 +280,8 @@ class Project:
 def read_dotenv(directory: str, max_bytes: int = 256 * 1024) -> dict[str, str]:
     """Variables of the ``.env`` file Compose reads for interpolation (size-capped, never executed)."""
     path = os.path.join(directory, ".env")
+    if os.path.realpath(directory) == os.path.realpath(os.sep):
+        return {}  # no project tree to stay inside (see scan.FileReader)
     try:
         if not inside(path, directory) or not os.path.isfile(path) or os.path.getsize(path) > max_bytes:
             return {}
@@ -362,10 +365,12 @@ def _load_extra(project: Project, path: str, max_bytes: int, cache: dict[str, Co
         if cf.source.real_path == real:
             return cf
     if not inside(real, project.directory) or not os.path.isfile(real):
+        project.notes.append(f"{path}: not read (outside the project folder, or missing)")
         return None
     try:
         cf = load_file(path, max_bytes, editable=False)
-    except InputError:
+    except InputError as exc:
+        project.notes.append(f"{path}: not read ({exc})")
         return None
     cache[real] = cf
     project.extra_files.append(cf)

@@ -263,7 +263,9 @@ class FileEditor:
 
     # --- sequences -----------------------------------------------------------------------------
     def edit_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool = False) -> None:
-        """Remove items (by index) and append scalar items to a list."""
+        """Remove items (by index) and append scalar items to a list (quoted when all its items are)."""
+        scalars = [i for i in node.value if isinstance(i, ScalarNode)]
+        quote = quote or (bool(scalars) and all(i.style in ("'", '"') for i in scalars))
         if node.flow_style:
             self.edit_flow_list(node, remove, add, quote)
             return

@@ -161,7 +161,7 @@ def summary_lines(result: Result) -> list[str]:
     for fe in result.edits:
         for note in fe.notes:
             lines.append(f"{display_path(fe.file.path)}: {note}")
-    for note in plan.notes:
+    for note in plan.project.notes + plan.notes:
         lines.append(note)
     a = plan.analysis
     for svc, why in plan.assumed.items():

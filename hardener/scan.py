@@ -44,6 +44,9 @@ class FileReader:
     def __init__(self, root: str, limits: ScanLimits = ScanLimits()):
         self.root = os.path.realpath(root)
         self.limits = limits
+        # A project whose folder is the filesystem's root (a document on standard input read
+        # from "/") has no tree to stay inside: read nothing.
+        self.enabled = self.root != os.path.realpath(os.sep)
         self.cache: dict[str, str | None] = {}
         self.reals: dict[str, str] = {}
 
@@ -54,14 +57,14 @@ class FileReader:
         return r
 
     def inside(self, path: str) -> bool:
-        return under(self.real(path), self.root)
+        return self.enabled and under(self.real(path), self.root)
 
     def read(self, path: str) -> str | None:
         real = self.real(path)
         if real in self.cache:
             return self.cache[real]
         text = None
-        if under(real, self.root):
+        if self.enabled and under(real, self.root):
             ext = real.rsplit(".", 1)[-1].lower() if "." in os.path.basename(real) else ""
             try:
                 if ext not in BINARY_EXT and os.path.isfile(real) and os.path.getsize(real) <= self.limits.max_file_bytes:
