@@ -123,8 +123,8 @@ def validate_compose(path: str, doc: Document) -> None:
         raise InputError(path, "'networks' at the top level is not a mapping", line, col)
 
 
-def parse_source(source: Source, editable: bool = True) -> ComposeFile:
-    doc = load(source.path, source.text)
+def parse_source(source: Source, editable: bool = True, measured: bool = False) -> ComposeFile:
+    doc = load(source.path, source.text, measured=measured)
     validate_compose(source.path, doc)
     return ComposeFile(source=source, doc=doc, editable=editable)
 

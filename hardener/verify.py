@@ -88,7 +88,7 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
         cf = fe.file
         source: Source = replace(cf.source, text=fe.new_text)
         try:
-            new = parse_source(source)
+            new = parse_source(source, measured=True)
         except InputError as exc:
             raise VerifyError(cf.path, f"internal error: the edited file does not parse ({exc.message}); file left untouched", exc.line, exc.column) from None
         before = _masked(cf.data, changed_services, fe.touched_anchors)
