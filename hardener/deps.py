@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from hardener.classify import Tier, build_context, service_options
 from hardener.compose import Project, as_mapping, command_texts, untag
 from hardener.interpolate import interpolate
+from hardener.lazyre import LazyRe
 from hardener.scan import FileReader, env_files, mounted_texts, read_env_file_safe, scan_context
 
 PROXY_LABEL_PREFIXES = ("traefik.", "caddy")
@@ -102,23 +103,23 @@ _LOOSE = re.compile(r"(?<![\w.\-$])([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?![\w\-]|
 # a path) and before a port, a path, a separator or the end of the line, as in
 # "proxy_pass http://app:8000;", "server app;", "targets: ['node-exporter:9100']". A number followed
 # by a unit ("keys_zone=cache:10m") is a size, not a port.
-_CONFIG = re.compile(
+_CONFIG = LazyRe(
     r"(?:^|(?<=//)|(?<=[\s@,='\"(\[]))([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)"
     r"(?=:\d{1,5}(?![\w.])|/|[\s;,'\")\]]|$)",
     re.M,
 )
-_CONFIG_COMMENT = re.compile(r"(?:^|(?<=\s))[#;].*$", re.M)
+_CONFIG_COMMENT = LazyRe(r"(?:^|(?<=\s))[#;].*$", re.M)
 # nginx names other hosts only in *_pass directives, upstream "server" lines and URLs; everything
 # else there is a zone, a path or a variable ("proxy_cache cache;" names a cache zone).
-_NGINX_HINT = re.compile(r"\b(?:proxy_pass|fastcgi_pass|location\s|server_name)\b")
-_NGINX_HOSTS = re.compile(
+_NGINX_HINT = LazyRe(r"\b(?:proxy_pass|fastcgi_pass|location\s|server_name)\b")
+_NGINX_HOSTS = LazyRe(
     r"\b(?:proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass\s+(?:[a-z]+://)?([A-Za-z0-9_][\w.\-]*?)(?=[:;/\s]|$)"
     r"|^\s*server\s+([A-Za-z0-9_][\w.\-]*?)(?=[:;\s])"
     r"|://([A-Za-z0-9_][\w.\-]*?)(?=[:/;\s\"']|$)",
     re.M,
 )
 # In source code only host-shaped uses count: URLs, user@host, "host" strings, host:port, host=...
-_STRONG = re.compile(
+_STRONG = LazyRe(
     r"(?:://|@|['\"`]|host\w*\s*[=:]\s*['\"]?)([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?=:\d|['\"`/?]|[\s;,)\]}]|$)",
     re.I,
 )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hardener import ports as portspec
 from hardener.classify import Tier, service_options
 from hardener.compose import as_mapping, command_texts, untag
 from hardener.interpolate import interpolate
 from hardener.knowledge import Port
-from hardener import ports as portspec
+from hardener.lazyre import LazyRe
 
-MARKER = re.compile(r"#.*?compose-harden:\s*allow\s+host-network\b(?:\s*--\s*(?P<reason>\S.*?))?\s*$")
+MARKER = LazyRe(r"#.*?compose-harden:\s*allow\s+host-network\b(?:\s*--\s*(?P<reason>\S.*?))?\s*$")
 
 
 @dataclass
@@ -56,16 +57,16 @@ def option_justification(data: dict) -> Justification:
     return Justification(False, None, "")
 
 
-_URL_PORT = re.compile(r"\b(?:https?|tcp|grpc|ws)://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|\$\{?HOSTNAME\}?)?:(\d{2,5})\b")
-_FLAG_PORT = re.compile(
+_URL_PORT = LazyRe(r"\b(?:https?|tcp|grpc|ws)://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|\$\{?HOSTNAME\}?)?:(\d{2,5})\b")
+_FLAG_PORT = LazyRe(
     r"--(?:port|http-port|https-port|web-port|listen-port|server\.port|http\.port)[= ](\d{2,5})\b"
     r"|--(?:web\.listen-address|listen-address|listen|bind|address|addr|http-addr|http\.addr|listen-addr)[= ]\S*?:(\d{2,5})\b"
 )
 # The port a service itself listens on: PORT, HTTP_PORT, GF_SERVER_HTTP_PORT, WEBUI_PORT -- not
 # DB_PORT or REDIS_PORT, which name the port of something it connects to.
-_ENV_PORT_KEYS = re.compile(r"(?:^|_)(?:PORT|(?:WEB|WEBUI|WEB_UI|HTTP|HTTPS|LISTEN|SERVER|APP|UI|API)_PORT)$", re.I)
-_ENV_CLIENT_PORT = re.compile(r"(?:DB|DATABASE|REDIS|POSTGRES|PG|MYSQL|MARIADB|MONGO|SMTP|MAIL|CACHE|AMQP|RABBITMQ|KAFKA|LDAP)_", re.I)
-_ENV_ADDR_KEYS = re.compile(r"LISTEN|BIND", re.I)
+_ENV_PORT_KEYS = LazyRe(r"(?:^|_)(?:PORT|(?:WEB|WEBUI|WEB_UI|HTTP|HTTPS|LISTEN|SERVER|APP|UI|API)_PORT)$", re.I)
+_ENV_CLIENT_PORT = LazyRe(r"(?:DB|DATABASE|REDIS|POSTGRES|PG|MYSQL|MARIADB|MONGO|SMTP|MAIL|CACHE|AMQP|RABBITMQ|KAFKA|LDAP)_", re.I)
+_ENV_ADDR_KEYS = LazyRe(r"LISTEN|BIND", re.I)
 
 
 @dataclass
@@ -138,7 +139,7 @@ def port_entry(port: Port, long_form: bool = False) -> str | dict:
 
 
 
-_LOCALHOST = re.compile(r"(?<![\w.\-])(?:localhost|127\.0\.0\.1|\[::1\]|::1)(?::(\d{2,5}))?(?![\w\-])", re.I)
+_LOCALHOST = LazyRe(r"(?<![\w.\-])(?:localhost|127\.0\.0\.1|\[::1\]|::1)(?::(\d{2,5}))?(?![\w\-])", re.I)
 
 
 def localhost_references(data: dict, own_ports: PortDiscovery, env: dict[str, str]) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 
 from hardener.errors import WriteError
@@ -51,6 +50,8 @@ def prepare(source: Source, data: bytes) -> Prepared:
         # the rename would succeed in a writable directory, but the file itself says read-only
         raise WriteError(source.path, "cannot write: the file is read-only (permission denied)")
     directory = os.path.dirname(path)
+    import tempfile  # only when writing
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".compose-harden.tmp", dir=directory)
     except OSError as exc:

@@ -14,6 +14,7 @@ import random
 import signal
 import stat
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -278,7 +279,7 @@ def test_changed_during_write_not_overwritten(tmp_path, monkeypatch):
     p = tmp_path / "compose.yaml"
     p.write_text(GOOD)
     edited = GOOD.replace("postgres:16", "postgres:17")
-    real_mkstemp = hardener.writer.tempfile.mkstemp
+    real_mkstemp = tempfile.mkstemp
 
     def mkstemp(*a, **k):
         out = real_mkstemp(*a, **k)
@@ -286,7 +287,7 @@ def test_changed_during_write_not_overwritten(tmp_path, monkeypatch):
             fh.write(edited)
         return out
 
-    monkeypatch.setattr(hardener.writer.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     r = invoke(["--write", "compose.yaml"])
     monkeypatch.undo()
     assert r.exit_code == 2, r.output
