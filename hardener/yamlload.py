@@ -49,7 +49,10 @@ class Limits:
     # go-yaml, which Compose uses): from 99% at 400,000 nodes towards 10% at 4,000,000.
     alias_ratio_from: int = 400_000
     max_alias_uses: int = 100_000
-    max_flow_depth_prescan: int = 64  # more "[" and "{" than this: the exact depth is checked first
+    # More "[" and "{" than this, and the exact depth is checked from parser events before the
+    # composer runs: the C composer recurses per level and overflows its stack somewhere past
+    # 30,000 levels; up to this many brackets (so at most this deep) it is safe.
+    max_flow_depth_prescan: int = 10_000
     max_indent_prescan: int = 1024  # columns of leading "  - " before any node
 
 
