@@ -55,6 +55,18 @@ class ComposeFile:
             return os.getcwd()
         return os.path.dirname(os.path.abspath(self.source.path))
 
+    def merges(self) -> dict[int, list[MappingNode]]:
+        """id(mapping) -> the mappings that merge it in with ``<<`` (computed once)."""
+        cached = self.__dict__.get("_merges")
+        if cached is None:
+            cached = self.__dict__["_merges"] = merge_index(self.root)
+        return cached
+
+    def merge_users(self, node: Node) -> list[str]:
+        """Services that merge this mapping in (``<<: *it``)."""
+        by_id = {id(n): name for name, n in self.service_nodes().items()}
+        return [by_id[id(u)] for u in self.merges().get(id(node), []) if id(u) in by_id]
+
     def lines(self) -> list[str]:
         """The text split into lines (once)."""
         cached = self.__dict__.get("_lines")

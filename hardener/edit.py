@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_index, untag
+from hardener.compose import ComposeFile, KeyLoc, Service, find_key, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
 from hardener.style import Style, dash_column
 from hardener.yamlload import tag_of
@@ -53,7 +53,6 @@ class FileEditor:
         self.splices: list[Splice] = []
         self.notes: list[str] = []
         self.touched_anchors: set[str] = set()
-        self.merges: dict[int, list[MappingNode]] | None = None  # merge-key index, built on first use
         self._order = 0
 
     # --- low-level -----------------------------------------------------------------------------
@@ -632,9 +631,7 @@ class ProjectEditor:
         cached = self.users_cache.get(id(anchor))
         if cached is not None:
             return cached
-        ed = self.editor(cf)
-        if ed.merges is None:
-            ed.merges = merge_index(cf.root)
+        merges = cf.merges()
         by_id = {id(n): name for name, n in cf.service_nodes().items()}
         users: list[str] = []
         seen: set[int] = set()
@@ -646,9 +643,22 @@ class ProjectEditor:
             seen.add(id(node))
             if id(node) in by_id:
                 users.append(by_id[id(node)])
-            stack.extend(ed.merges.get(id(node), []))
+            stack.extend(merges.get(id(node), []))
         self.users_cache[id(anchor)] = users
         return users
+
+    def merges_same(self, d: Any, final: Any) -> bool:
+        """Does this definition merge (``<<``) a service that is given exactly these networks?"""
+        by_id = {id(n): name for name, n in d.file.service_nodes().items()}
+        for k, v in d.node.value:
+            if k.value == "<<" and tag_of(k) == "tag:yaml.org,2002:merge":
+                sources = [v] if isinstance(v, MappingNode) else list(v.value) if isinstance(v, SequenceNode) else []
+                for src in sources:
+                    other = self.plan.services.get(by_id.get(id(src), ""))
+                    if other is not None and "networks" in other.changed_keys and other.before["networks"] is ABSENT \
+                            and other.after["networks"] == final:
+                        return True
+        return False
 
     def all_users_agree(self, anchor: MappingNode, users: list[str]) -> bool:
         """Do all users of the anchor end up with the same networks? (once per anchor)"""
@@ -724,6 +734,8 @@ class ProjectEditor:
             d = self.def_by_id[def_id]
             ed = self.editor(d.file)
             value = final if not net_defs and len(placed) == 1 else names
+            if not net_defs and len(placed) == 1 and self.merges_same(d, final):
+                continue  # "<<: *netbox" and netbox gets these very networks: it inherits them
             self.note_refs(d.file, value)
             ed.add_pair(d.node, "networks", value, flow_lists=self.flow_networks(ed))
 

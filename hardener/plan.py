@@ -144,9 +144,11 @@ def _networks_value(data: dict) -> Any:
     return untag(data["networks"]) if "networks" in data else ABSENT
 
 
-def current_state(svc: Service, extenders: dict[str, dict[str, str]] | None = None) -> State:
+def current_state(svc: Service, extenders: dict[str, dict[str, str]] | None = None,
+                  modes: dict[str, dict] | None = None) -> State:
     """How the service is networked now, and whether its network keys may be edited.
-    ``extenders``: service -> the keys it inherits through extends (from Service.inherited)."""
+    ``extenders``: service -> the keys it inherits through extends (from Service.inherited);
+    ``modes``: service -> its data (to see who has a network_mode)."""
     extenders = extenders or {}
     data = svc.data
     editable = svc.editable and not ({"networks", "network_mode"} & set(svc.inherited))
@@ -167,9 +169,14 @@ def current_state(svc: Service, extenders: dict[str, dict[str, str]] | None = No
         # its network keys are theirs too: editing it would change them behind the plan's back
         editable = False
         why = f"{', '.join(inheriting)} inherit{'s' if len(inheriting) == 1 else ''} its network settings through extends"
-    if editable and any(d.file.doc.anchors_used.get(id(d.node), 0) > 1 for d in svc.defs):
-        editable = False  # "db2: *db": the service is an alias; editing it would edit the other
-        why = "its definition is shared with another key through a YAML anchor"
+    for d in svc.defs if editable else []:
+        merged_by = len(d.file.merges().get(id(d.node), []))
+        if d.file.doc.anchors_used.get(id(d.node), 0) - 1 > merged_by:
+            editable = False  # "db2: *db": the service is an alias; editing it would edit the other
+            why = "its definition is shared with another key through a YAML anchor"
+        elif merged_by and any("network_mode" in (modes or {}).get(u, {}) for u in d.file.merge_users(d.node)):
+            editable = False  # a service merging it has network_mode: it cannot also get networks
+            why = "a service that merges it (<<) has its own network_mode"
     mode = untag(data.get("network_mode"))
     if mode is not None:
         mode = str(mode)
@@ -226,7 +233,8 @@ class Planner:
         self.plan = Plan(project, analysis)
         self.tiers = analysis.tiers
         inherited = {n: s.inherited for n, s in project.services.items()}
-        self.state = {n: current_state(s, inherited) for n, s in project.services.items()}
+        datas = {n: s.data for n, s in project.services.items()}
+        self.state = {n: current_state(s, inherited, datas) for n, s in project.services.items()}
         for name, why in (blocked or {}).items():
             self.state[name].editable = False
             self.state[name].why_fixed = why
@@ -812,11 +820,28 @@ class Planner:
             if any(self.wants_egress_option(m) for m in stores):
                 continue
             if way_out and o not in about:
+                if any(self.external(n) for n in way_out):
+                    why = " (externally managed: never edited)"
+                elif not self.state[o].editable and self.state[o].why_fixed:
+                    why = f" (not edited: {self.state[o].why_fixed})"
+                else:
+                    why = " (a service that reaches it there cannot be moved)"
                 self.plan.findings.append(Finding(
-                    "data-egress", o,
-                    f"data store {o} keeps outbound access through {', '.join(way_out)}"
-                    + (" (externally managed: never edited)" if any(self.external(n) for n in way_out) else ""),
-                    False))
+                    "data-egress", o, f"data store {o} keeps outbound access through {', '.join(way_out)}{why}", False))
+
+    def write_out_merged_defaults(self) -> None:
+        """A service that merges another's definition (``<<: *netbox``) inherits the ``networks``
+        the plan gives that one; where it should stay on default, default is written out."""
+        for name, sp in self.plan.services.items():
+            if "networks" not in sp.changed_keys or sp.before["networks"] is not ABSENT:
+                continue
+            for d in self.p.services[name].defs:
+                for user in d.file.merge_users(d.node):
+                    usp = self.plan.services.get(user)
+                    if usp is None or "networks" in usp.changed_keys or usp.before["networks"] is not ABSENT:
+                        continue
+                    usp.after["networks"] = ["default"]
+                    usp.reasons.append(f"default (written out: it merges {name}, which now lists its networks)")
 
     def report_traefik_ambiguity(self) -> None:
         """Traefik picks one of a container's networks at random when it is on several and
@@ -967,6 +992,7 @@ class Planner:
                         "flat-network", name, "moved from the flat default network to tier networks", True))
             self.plan.services[name] = sp
         self.report_traefik_ambiguity()
+        self.write_out_merged_defaults()
         for net, np_ in self.plan.networks.items():
             if np_.set_internal:
                 self.plan.findings.append(Finding(
