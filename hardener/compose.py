@@ -18,7 +18,7 @@ from hardener.envfile import parse_env_text
 from hardener.errors import InputError
 from hardener.fsutil import inside
 from hardener.source import Source, read_source
-from hardener.yamlload import MERGE_TAG, Document, Tagged, load, node_position, tag_of
+from hardener.yamlload import MERGE_TAG, Document, Tagged, iter_nodes, load, node_position, tag_of
 
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"}
@@ -168,8 +168,7 @@ def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
         elif k.value == key and isinstance(k, ScalarNode):
             return KeyLoc(k, v, mapping)
     for m in merges:
-        sources = [m] if isinstance(m, MappingNode) else list(m.value) if isinstance(m, SequenceNode) else []
-        for src in sources:
+        for src in merge_sources(m):
             loc = find_key(src, key)
             if loc:
                 return KeyLoc(loc.key, loc.value, loc.holder, True)
@@ -179,23 +178,20 @@ def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
 def merge_index(root: Node) -> dict[int, list[MappingNode]]:
     """id(mapping) -> the mappings that merge it in with ``<<`` (one walk of the document)."""
     index: dict[int, list[MappingNode]] = {}
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in iter_nodes(root):
         if isinstance(node, MappingNode):
             for k, v in node.value:
                 if k.value == "<<" and tag_of(k) == MERGE_TAG:
-                    sources = [v] if isinstance(v, MappingNode) else list(v.value) if isinstance(v, SequenceNode) else []
-                    for src in sources:
+                    for src in merge_sources(v):
                         index.setdefault(id(src), []).append(node)
-                stack.append(v)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
     return index
+
+
+def merge_sources(value: Node) -> list[Node]:
+    """The mappings a ``<<`` value merges in: one, or a list of them."""
+    if isinstance(value, MappingNode):
+        return [value]
+    return list(value.value) if isinstance(value, SequenceNode) else []
 
 
 # --- the merged project -----------------------------------------------------------------------

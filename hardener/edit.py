@@ -14,10 +14,10 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hardener.compose import ComposeFile, KeyLoc, Service, find_key, untag
+from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_sources, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
 from hardener.style import Style, dash_column
-from hardener.yamlload import tag_of
+from hardener.yamlload import MERGE_TAG, iter_nodes, tag_of
 from hardener.textedit import Lines, Splice, apply, content_end, inline_comment
 
 
@@ -651,9 +651,8 @@ class ProjectEditor:
         """Does this definition merge (``<<``) a service that is given exactly these networks?"""
         by_id = {id(n): name for name, n in d.file.service_nodes().items()}
         for k, v in d.node.value:
-            if k.value == "<<" and tag_of(k) == "tag:yaml.org,2002:merge":
-                sources = [v] if isinstance(v, MappingNode) else list(v.value) if isinstance(v, SequenceNode) else []
-                for src in sources:
+            if k.value == "<<" and tag_of(k) == MERGE_TAG:
+                for src in merge_sources(v):
                     other = self.plan.services.get(by_id.get(id(src), ""))
                     if other is not None and "networks" in other.changed_keys and other.before["networks"] is ABSENT \
                             and other.after["networks"] == final:
@@ -816,20 +815,7 @@ def _all_names(net_defs: list) -> set[str]:
 
 
 def _contains(node: Node, target: Node) -> bool:
-    stack = [node]
-    seen: set[int] = set()
-    while stack:
-        n = stack.pop()
-        if n is target:
-            return True
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, MappingNode):
-            stack.extend(v for _, v in n.value)
-        elif isinstance(n, SequenceNode):
-            stack.extend(n.value)
-    return False
+    return any(n is target for n in iter_nodes(node))
 
 
 def realise(plan: Plan) -> list[FileEdit]:

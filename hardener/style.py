@@ -14,6 +14,7 @@ from collections import Counter
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hardener.textedit import Lines
+from hardener.yamlload import iter_nodes
 
 PLAIN_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 YAML11_SPECIAL = frozenset(
@@ -29,22 +30,13 @@ class Style:
         steps: Counter[int] = Counter()
         offsets: Counter[int] = Counter()
         quotes: Counter[str] = Counter()
-        seen: set[int] = set()
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
+        for node in iter_nodes(root):
             if isinstance(node, MappingNode):
                 for k, v in node.value:
                     if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
                         steps[v.value[0][0].start_mark.column - k.start_mark.column] += 1
                     if isinstance(v, SequenceNode) and not v.flow_style and v.value:
                         offsets[dash_column(v, text) - k.start_mark.column] += 1
-                    stack.append(v)
-            elif isinstance(node, SequenceNode):
-                stack.extend(node.value)
             elif isinstance(node, ScalarNode) and node.style in ("'", '"'):
                 quotes[node.style] += 1
         self._flow_networks: bool | None = None

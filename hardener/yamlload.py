@@ -356,6 +356,22 @@ class _Builder:
         raise self.fail(vnode, "merge key '<<' needs a mapping or a list of mappings")
 
 
+def iter_nodes(root: Node):
+    """Every node of the document once (an aliased node is yielded once), depth first."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, MappingNode):
+            stack.extend(v for _, v in node.value)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
 def _children(node: Node) -> list[Node]:
     if isinstance(node, SequenceNode):
         return node.value
