@@ -167,3 +167,12 @@ def print_environment(env: dict) -> None:
 
 def fmt_s(x: float) -> str:
     return f"{x:.3f}"
+
+
+def write_json(path: str, obj: dict) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2)
+        fh.write("\n")
+    print(f"JSON written to {path}")

@@ -19,13 +19,12 @@ Standard library only. Run:  python benchmarks/bench_cli.py [--runs 11] [--corpu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _measure import PROJECT_ROOT, cli_interpreter, environment, find_cli, fmt_s, measure, print_environment  # noqa: E402
+from _measure import PROJECT_ROOT, cli_interpreter, environment, find_cli, fmt_s, measure, print_environment, write_json  # noqa: E402
 
 TARGETS = {"corpus --diff": 0.5, "one file --diff": 0.1}
 WARMUPS = 2
@@ -144,10 +143,7 @@ def main() -> int:
             "warmups": WARMUPS,
             "results": figures,
         }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=2)
-            fh.write("\n")
-        print(f"JSON written to {args.json}")
+        write_json(args.json, out)
     return 0
 
 

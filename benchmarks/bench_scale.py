@@ -23,7 +23,6 @@ Run:  python benchmarks/bench_scale.py [--sizes 250 500 1000 2000] [--runs 5] [-
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -31,7 +30,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _measure import environment, find_cli, measure, print_environment  # noqa: E402
+from _measure import environment, find_cli, measure, print_environment, write_json  # noqa: E402
 
 BLOCK = 10  # services per block
 BASELINE_SERVICES = 10
@@ -421,10 +420,7 @@ def main() -> int:
             row.pop("_m", None)
         out = {"benchmark": "bench_scale", "environment": env, "runs": args.runs, "warmups": WARMUPS,
                "baseline": rows[0], "sizes": rows[1:], "steps": steps, "overall": overall, "problems": problems}
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=2)
-            fh.write("\n")
-        print(f"JSON written to {args.json}")
+        write_json(args.json, out)
     return 0
 
 
