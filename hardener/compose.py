@@ -101,7 +101,7 @@ def validate_compose(path: str, doc: Document) -> None:
         kind = "a list" if isinstance(data, list) else "a single value"
         raise InputError(path, f"not a compose file: the top level is {kind}, not a mapping", line, col)
     if "services" not in data:
-        for knode, vnode in root.value:
+        for knode, _ in root.value:
             key = str(knode.value)
             value = data.get(key)
             if key in TOP_LEVEL_KEYS or key.startswith("x-"):

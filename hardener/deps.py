@@ -153,9 +153,7 @@ class HostnameMatcher:
 
 
 def _hostnames(project: Project, env: dict[str, str], alias_networks: dict[str, str]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for name, svc in project.services.items():
-        names.setdefault(name.lower(), name)
+    names: dict[str, str] = {name.lower(): name for name in project.services}
     for name, svc in project.services.items():
         data = svc.data
         for key in ("container_name", "hostname"):

@@ -341,10 +341,8 @@ class FileEditor:
         if add:
             indent = self.mapping_indent(node)
             step = self.style.block_mapping_step(node)
-            empty_style = "null"
-            for k, v in node.value:
-                if isinstance(v, MappingNode) and v.flow_style and not v.value:
-                    empty_style = "{}"
+            empty_flow = any(isinstance(v, MappingNode) and v.flow_style and not v.value for _, v in node.value)
+            empty_style = "{}" if empty_flow else "null"
             lines: list[str] = []
             for k, v in add.items():
                 if v is None and empty_style == "{}":
