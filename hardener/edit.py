@@ -9,7 +9,7 @@ the new text of each file, which the verifier checks before anything touches the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -18,7 +18,7 @@ from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_sourc
 from hardener.plan import ABSENT, Plan, ServicePlan
 from hardener.style import Style, dash_column
 from hardener.yamlload import MERGE_TAG, iter_nodes, tag_of
-from hardener.textedit import Lines, Splice, apply, content_end, inline_comment
+from hardener.textedit import Lines, Splice, apply, content_end, inline_comment, keep_missing_final_newline
 
 
 class EditError(Exception):
@@ -61,7 +61,17 @@ class FileEditor:
         self.splices.append(Splice(start, end, text, self._order, rank))
 
     def result(self) -> FileEdit:
-        return FileEdit(self.cf, apply(self.text, self.splices), self.notes, self.splices, self.touched_anchors)
+        splices = self.splices
+        end = len(self.text)
+        if self.text and not self.text.endswith("\n"):
+            # lines inserted after a last line that has no line break: it gets one, before the
+            # first of them in the order they are applied (the final one is dropped again below)
+            at_end = [s for s in splices if s.start == s.end == end]
+            if at_end:
+                first = min(at_end, key=lambda s: (s.rank, s.order))
+                splices = [replace(s, text=self.nl + s.text) if s is first else s for s in splices]
+        splices = keep_missing_final_newline(self.text, splices, self.nl)
+        return FileEdit(self.cf, apply(self.text, splices), self.notes, splices, self.touched_anchors)
 
     def key_line_prefix_ok(self, key: Node) -> bool:
         ln = key.start_mark.line
@@ -83,12 +93,9 @@ class FileEditor:
         return line
 
     def insert_after_line(self, line: int, lines: list[str], rank: int = 1) -> None:
-        """Insert whole lines after ``line`` (keeps a missing final newline missing)."""
+        """Insert whole lines after ``line`` (a missing final newline stays missing: see result)."""
         pos = self.lines.end(line)
-        if not self.lines.has_newline(line):
-            self.splice(pos, pos, self.nl + self.nl.join(lines), rank)
-        else:
-            self.splice(pos, pos, self.join_lines(lines), rank)
+        self.splice(pos, pos, self.join_lines(lines), rank)
 
     # --- rendering -----------------------------------------------------------------------------
     def render_pair(self, key: str, value: Any, indent: int, step: int, seq_off: int, flow_lists: bool = False,
@@ -190,14 +197,7 @@ class FileEditor:
             step = self.style.block_mapping_step(loc.holder)
             seq_off = self.style.block_seq_offset(loc.holder)
             lines += self.render_pair(key, value, indent, step, seq_off, **kw)
-        last_line = self.lines.line_of(end - 1) if end > start else self.lines.line_of(start)
-        if not self.lines.has_newline(last_line) and lines:
-            self.splice(start, end, self.nl.join(lines))
-        elif not self.lines.has_newline(last_line) and not lines:
-            # deleting the last line of a file without a final newline: drop the newline before it
-            self.splice(max(start - len(self.nl), 0), end, "")
-        else:
-            self.splice(start, end, self.join_lines(lines))
+        self.splice(start, end, self.join_lines(lines))
 
     def is_alias(self, loc: KeyLoc) -> bool:
         """Is the value an alias (``key: *name``)? Its node then sits at the anchor, earlier on."""
@@ -280,13 +280,8 @@ class FileEditor:
             if prefix.strip() != "-":
                 raise EditError(f"cannot remove the item on line {ln + 1}: it shares its line")
             c = inline_comment(content)
-            if self.lines.has_newline(ln):
-                repl = self.join_lines([" " * prefix.index("-") + c]) if c else ""
-                self.splice(self.lines.start(ln), self.lines.end(ln), repl)
-            elif c:  # the last line of a file without a final newline stays without one
-                self.splice(self.lines.start(ln), self.lines.end(ln), " " * prefix.index("-") + c)
-            else:
-                self.splice(max(self.lines.start(ln) - len(self.nl), 0), self.lines.end(ln), "")
+            repl = self.join_lines([" " * prefix.index("-") + c]) if c else ""
+            self.splice(self.lines.start(ln), self.lines.end(ln), repl)
         if add:
             first = node.value[0]
             ln0 = first.start_mark.line
@@ -372,8 +367,7 @@ class FileEditor:
                 lines.append(f"{' ' * indent}{self.style.scalar(k)}: {{}}")
             else:
                 lines.extend(self.render_pair(k, v, indent, step, self.style.seq_offset))
-        text = self.join_lines(lines) if self.lines.has_newline(last) else self.nl.join(lines)
-        self.splice(self.lines.start(first), self.lines.end(last), text)
+        self.splice(self.lines.start(first), self.lines.end(last), self.join_lines(lines))
 
     def set_internal(self, loc: KeyLoc, definition: Any = None) -> None:
         """Make a network definition ``internal: true`` (``definition``: its current data)."""

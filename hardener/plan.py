@@ -73,7 +73,8 @@ class ServicePlan:
     tier: Tier
     before: dict[str, Any]  # current effective values of NETWORK_KEYS (ABSENT when unset)
     after: dict[str, Any]  # planned values
-    reasons: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # network -> why the service is on it
+    ports_why: str | None = None  # why ports are published (leaving host mode)
     placement: dict[str, str] = field(default_factory=dict)  # network -> key whose file should list it
 
     @property
@@ -242,7 +243,8 @@ class Planner:
         self.target: dict[str, list[str]] = {}  # planned network list for services with networks
         self.movable: set[str] = set()
         self.removed_host: set[str] = set()
-        self.reasons: dict[str, list[str]] = {n: [] for n in project.services}
+        self.why: dict[str, dict[str, str]] = {n: {} for n in project.services}  # service -> network -> why
+        self.ports_why: dict[str, str] = {}
         self.declared = {str(k): untag(v) for k, v in project.networks.items()}
         self.used_names = set(self.declared) | RESERVED
         for st in self.state.values():
@@ -338,7 +340,7 @@ class Planner:
             return False
         if net not in self.target[o]:
             self.target[o].append(net)
-            self.reasons[o].append(f"{net} ({why})")
+            self.why[o].setdefault(net, why)
             if o in self._dst_members:
                 self._dst_version += 1
             if self._net_members is not None:
@@ -460,7 +462,7 @@ class Planner:
                 else:
                     self.target[o] = ["default"]
                     if st.mode in ("bridge", "host"):
-                        self.reasons[o].append("default (the project's own network: name resolution, no other tier to separate)")
+                        self.why[o]["default"] = "the project's own network: name resolution, no other tier to separate"
             return
         order = {n: i for i, n in enumerate(self.p.services)}
         for o in sorted(self.movable, key=order.__getitem__):
@@ -681,7 +683,7 @@ class Planner:
             if not members or self.redundant(name, members, internal):
                 for o in members:
                     self.target[o].remove(name)
-                    self.reasons[o] = [r for r in self.reasons[o] if not r.startswith(f"{name} (")]
+                    self.why[o].pop(name, None)
                 if self._net_members is not None:
                     self._net_members[name] = []
                 for r in [r for r, n in self.names.items() if n == name]:
@@ -695,7 +697,7 @@ class Planner:
                 if all(set(self.members_of(n)) <= self.movable for n in created):
                     for o in self.movable:
                         self.target[o] = ["default"] if self.state[o].mode != "nets" else list(self.state[o].nets)
-                        self.reasons[o] = ["default (the project's own network: nothing to separate)"]
+                        self.why[o] = {"default": "the project's own network: nothing to separate"}
                     self.names.clear()
                     self._net_members = None
 
@@ -841,7 +843,7 @@ class Planner:
                     if usp is None or "networks" in usp.changed_keys or usp.before["networks"] is not ABSENT:
                         continue
                     usp.after["networks"] = ["default"]
-                    usp.reasons.append(f"default (written out: it merges {name}, which now lists its networks)")
+                    usp.why["default"] = f"written out: it merges {name}, which now lists its networks"
 
     def report_traefik_ambiguity(self) -> None:
         """Traefik picks one of a container's networks at random when it is on several and
@@ -940,7 +942,7 @@ class Planner:
             where.append(f"{port_entry(p)} from {w}")
         if new:
             self.host_ports[name] = list(cur or []) + new
-            self.reasons[name].append(f"publishes {'; '.join(where)} (was reachable on the host's network)")
+            self.ports_why[name] = f"publishes {'; '.join(where)} (was reachable on the host's network)"
         elif not have and not found.ports:
             self.plan.findings.append(Finding(
                 "host-ports-unknown", name,
@@ -982,7 +984,8 @@ class Planner:
                     after["network_mode"] = ABSENT
             if name in self.host_ports:
                 after["ports"] = self.host_ports[name]
-            sp = ServicePlan(name, self.tiers[name], before, after, self.reasons[name], self.placement.get(name, {}))
+            sp = ServicePlan(name, self.tiers[name], before, after, self.why[name], self.ports_why.get(name),
+                             self.placement.get(name, {}))
             if sp.changed_keys:
                 if st.mode == "bridge":
                     self.plan.findings.append(Finding(

@@ -134,24 +134,16 @@ def summary_lines(result: Result) -> list[str]:
         parts = []
         if "networks" in sp.changed_keys or "network_mode" in sp.changed_keys:
             nets = sp.after["networks"]
-            if nets is ABSENT:
-                parts.append("network default")
-            else:
-                names = list(nets) if isinstance(nets, dict) else [str(x) for x in nets]
-                why = {}
-                for r in sp.reasons:
-                    if " (" in r:
-                        n, w = r.split(" (", 1)
-                        why.setdefault(n, w.rstrip(")"))
-                shown = []
-                for n in names:
-                    extra = [w for w in (("internal: true" if n in internal else ""), why.get(n, "")) if w]
-                    shown.append(f"{n} ({'; '.join(extra)})" if extra else n)
-                parts.append(("network " if len(names) == 1 else "networks ") + ", ".join(shown))
+            names = ["default"] if nets is ABSENT else list(nets) if isinstance(nets, dict) else [str(x) for x in nets]
+            shown = []
+            for n in names:
+                extra = [w for w in (("internal: true" if n in internal else ""), sp.why.get(n, "")) if w]
+                shown.append(f"{n} ({'; '.join(extra)})" if extra else n)
+            parts.append(("network " if len(names) == 1 else "networks ") + ", ".join(shown))
             if sp.before["network_mode"] is not ABSENT and sp.after["network_mode"] is ABSENT:
                 parts.append(f"network_mode: {sp.before['network_mode']} removed")
-        if "ports" in sp.changed_keys:
-            parts.extend(r for r in sp.reasons if r.startswith("publishes "))
+        if "ports" in sp.changed_keys and sp.ports_why:
+            parts.append(sp.ports_why)
         lines.append(f"{label} -> {'; '.join(parts)}")
     for n, np_ in plan.networks.items():
         if np_.create:

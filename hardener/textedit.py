@@ -42,6 +42,27 @@ def apply(text: str, splices: list[Splice]) -> str:
     return "".join(out)
 
 
+def keep_missing_final_newline(text: str, splices: list[Splice], nl: str) -> list[Splice]:
+    """Splices whose result, like ``text``, ends without a line break. Every edit renders whole
+    lines; when ``text`` has no final newline the last line break of the result is dropped from
+    whatever produces it: the last replacement text, or the original text just before it."""
+    if not text or text.endswith("\n") or not apply(text, splices).endswith(nl):
+        return splices
+    ordered = sorted(splices, key=lambda s: (s.start, s.end, s.rank, s.order))
+    tail = len(text)
+    for i in range(len(ordered) - 1, -1, -1):
+        s = ordered[i]
+        if tail > s.end:  # original text after this splice ends the result: it has no line break
+            break
+        if s.text:
+            return ordered[:i] + [Splice(s.start, s.end, s.text[: -len(nl)], s.order, s.rank)] + ordered[i + 1:]
+        tail = s.start
+        if (i == 0 or ordered[i - 1].end < tail) and text[tail - len(nl):tail] == nl:
+            # original text before it ends the result: drop that text's last line break
+            return ordered + [Splice(tail - len(nl), tail, "", 0, -1)]
+    return splices
+
+
 class Lines:
     """Line geometry of a text: starts, ends, indentation and comment-only lines."""
 
