@@ -53,6 +53,7 @@ class Analysis:
     deps: dict[tuple[str, str], Dependency] = field(default_factory=dict)
     groups: list[GroupDependency] = field(default_factory=list)
     by_src: dict[str, list[Dependency]] = field(default_factory=dict)
+    groups_by_src: dict[str, list[GroupDependency]] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # network-namespace owner of each service
     traefik_network: dict[str, str] = field(default_factory=dict)  # service -> traefik.docker.network value
     hostnames: dict[str, str] = field(default_factory=dict)  # hostname (lower case) -> service
@@ -75,7 +76,9 @@ class Analysis:
         # the tuple is shared between groups as it is (src may be in it: users skip it), so
         # that the planner can work per distinct member set
         if any(d != src for d in dsts[:2]):
-            self.groups.append(GroupDependency(src, dsts, evidence, kind))
+            group = GroupDependency(src, dsts, evidence, kind)
+            self.groups.append(group)
+            self.groups_by_src.setdefault(src, []).append(group)
 
     def of(self, name: str) -> list[Dependency]:
         return self.by_src.get(name, [])
@@ -83,9 +86,8 @@ class Analysis:
     def reaches(self, src: str) -> list[str]:
         """Every service ``src`` reaches, through pairs and groups."""
         out = [d.dst for d in self.of(src)]
-        for g in self.groups:
-            if g.src == src:
-                out.extend(d for d in g.dsts if d != src)
+        for g in self.groups_by_src.get(src, []):
+            out.extend(d for d in g.dsts if d != src)
         return out
 
     def pairs(self) -> list[tuple[str, str, str, list[str]]]:

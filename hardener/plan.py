@@ -253,9 +253,6 @@ class Planner:
         self._members: dict[str, list[str]] = {}
         for n in project.services:
             self._members.setdefault(self.owner(n), []).append(n)
-        self.groups_by_src: dict[str, list] = {}
-        for g in analysis.groups:
-            self.groups_by_src.setdefault(g.src, []).append(g)
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self._dst_members: set[str] = set()
         self._discovered: dict[str, Any] = {}
@@ -886,7 +883,7 @@ class Planner:
         return got
 
     def groups_of(self, a: str, b: str) -> list:
-        return self.groups_by_src.get(a, []) + self.groups_by_src.get(b, [])
+        return self.a.groups_by_src.get(a, []) + self.a.groups_by_src.get(b, [])
 
     def rank(self, net: str) -> int:
         order = [self.names.get(r) for r in ("front", "back", "data")]

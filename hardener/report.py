@@ -157,7 +157,7 @@ def summary_lines(result: Result) -> list[str]:
         lines.append(note)
     a = plan.analysis
     for svc, why in plan.assumed.items():
-        stores = [d for g in a.groups if g.src == svc and g.kind == "assumed" for d in g.dsts if d != svc]
+        stores = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts if d != svc]
         lines.append(f"{svc}: {why}: keeps access to data stores ({', '.join(stores)})")
     for f in plan.findings:
         if not f.fixed:
