@@ -14,21 +14,16 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hardener.envfile import parse_env_text
 from hardener.errors import InputError
 from hardener.fsutil import inside
+from hardener.scan import FileReader, read_env_file_safe
 from hardener.source import Source, read_source
-from hardener.yamlload import MERGE_TAG, Document, Tagged, iter_nodes, load, node_position, tag_of
+from hardener.yamlload import MERGE_TAG, Document, Tagged, iter_nodes, load, node_position, tag_of, untag
 
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"}
 )
 SERVICE_HINT_KEYS = frozenset({"image", "build", "command", "ports", "links", "volumes", "environment"})
-
-
-def untag(value: Any) -> Any:
-    """The plain value under a ``!reset`` / ``!override`` style tag."""
-    return value.value if isinstance(value, Tagged) else value
 
 
 @dataclass
@@ -285,21 +280,9 @@ class Project:
 
 
 
-def read_dotenv(directory: str, max_bytes: int = 256 * 1024) -> dict[str, str]:
+def read_dotenv(directory: str) -> dict[str, str]:
     """Variables of the ``.env`` file Compose reads for interpolation (size-capped, never executed)."""
-    path = os.path.join(directory, ".env")
-    if os.path.realpath(directory) == os.path.realpath(os.sep):
-        return {}  # no project tree to stay inside (see scan.FileReader)
-    try:
-        if not inside(path, directory) or not os.path.isfile(path) or os.path.getsize(path) > max_bytes:
-            return {}
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes)
-    except OSError:
-        return {}
-    if b"\x00" in raw:
-        return {}
-    return parse_env_text(raw.decode("utf-8", "replace"))
+    return read_env_file_safe(os.path.join(directory, ".env"), FileReader(directory)) or {}
 
 
 def command_texts(data: dict) -> list[tuple[str, str]]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from hardener.compose import untag
 from hardener.envfile import parse_env_text
 from hardener.fsutil import under
 from hardener.interpolate import interpolate
+from hardener.yamlload import untag
 
 SKIP_DIRS = frozenset(
     {

@@ -70,6 +70,11 @@ class Tagged:
         return f"{self.tag} {self.value!r}"
 
 
+def untag(value: Any) -> Any:
+    """The plain value under a ``!reset`` / ``!override`` style tag."""
+    return value.value if isinstance(value, Tagged) else value
+
+
 @dataclass
 class Document:
     """One parsed YAML document: its root node and the plain data built from it."""
