@@ -92,9 +92,6 @@ class Lines:
     def content(self, line: int) -> str:
         return self.text[self.start(line):self.end(line)].rstrip("\r\n")
 
-    def has_newline(self, line: int) -> bool:
-        return self.text[self.start(line):self.end(line)].endswith("\n")
-
     def indent(self, line: int) -> int:
         s = self.content(line)
         return len(s) - len(s.lstrip(" "))

@@ -11,7 +11,6 @@ Any failure is a bug in the tool: the project is refused and no file is touched.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from typing import Any
 
@@ -118,5 +117,5 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
     got_nets = {k: untag(v) or {} for k, v in project.networks.items()}
     if want_nets != got_nets:
         raise VerifyError(files[0].path, "internal error: top-level networks differ from the plan: "
-                          + explain(copy.deepcopy(want_nets), copy.deepcopy(got_nets)))
+                          + explain(want_nets, got_nets))
     return reparsed
