@@ -1,0 +1,77 @@
+"""The rules: every finding and every fix the tool reports has one.
+
+One module per rule (the shape yamllint and pyupgrade use). Each module defines::
+
+    ID        the rule id users see, select, ignore and acknowledge ("host-network")
+    TITLE     one line
+    SEVERITY  "error" | "warning" | "note" (SARIF levels)
+    FIX       "yes" (the tool fixes it), "no" (a human must act) or "sometimes"
+
+and its docstring is the rule's user documentation (``--explain``, SARIF help, the README table).
+This module registers them in one place; the summary, SARIF, ``--explain``, configuration
+validation and the README's rule table read :data:`RULES`, so a new rule is one new module here
+and one line in ``_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+_MODULES = (
+    "flat_network",
+    "legacy_bridge",
+    "host_network",
+    "host_network_required",
+    "host_network_reason",
+    "host_network_localhost",
+    "host_ports_unknown",
+    "host_port_conflict",
+    "data_egress",
+    "data_published_port",
+    "data_in_shared_namespace",
+    "edge_shares_data",
+    "traefik_network",
+    "dependency_cut",
+    "cannot_edit",
+)
+
+SEVERITIES = ("error", "warning", "note")
+FIXES = ("yes", "no", "sometimes")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    fix: str
+    doc: str
+    module: str
+
+    @property
+    def summary(self) -> str:
+        """The first paragraph of the documentation."""
+        return self.doc.strip().split("\n\n", 1)[0].replace("\n", " ")
+
+
+def _load(name: str) -> Rule:
+    mod = importlib.import_module(f"hardener.rules.{name}")
+    rule = Rule(mod.ID, mod.TITLE, mod.SEVERITY, mod.FIX, (mod.__doc__ or "").strip(), name)
+    if rule.severity not in SEVERITIES or rule.fix not in FIXES or rule.id.replace("-", "_") != name:
+        raise ValueError(f"hardener.rules.{name}: malformed rule")
+    return rule
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict[str, Rule]:
+    """Rule id -> Rule, in the order of ``_MODULES`` (imported on first use)."""
+    return {r.id: r for r in (_load(m) for m in _MODULES)}
+
+
+def get(rule_id: str) -> Rule:
+    try:
+        return registry()[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule id {rule_id!r}") from None

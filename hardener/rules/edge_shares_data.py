@@ -1,0 +1,9 @@
+"""A public entry point (reverse proxy, web server) sits on a network with a data store and
+nothing says it reaches it. The tool leaves this when the network is not its to change
+(externally managed, fixed addresses) or when the evidence does not allow a split.
+"""
+
+ID = "edge-shares-data"
+TITLE = "An edge service shares a network with a data store it does not use"
+SEVERITY = "warning"
+FIX = "no"

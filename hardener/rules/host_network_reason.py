@@ -1,0 +1,9 @@
+"""``# compose-harden: allow host-network`` (or ``allow: [host-network]``) was given without a
+reason. A marker without a reason does not justify host networking: write
+``-- <reason>`` after it.
+"""
+
+ID = "host-network-reason"
+TITLE = "A host-network allow marker without a reason"
+SEVERITY = "warning"
+FIX = "no"
