@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from hardener import knowledge, ports
 from hardener.compose import Service, untag
 from hardener.interpolate import interpolate
 from hardener.knowledge import ImageInfo, Port
+
+if TYPE_CHECKING:
+    from hardener.scan import FileReader
 
 EDGE_PUBLISHED = {80, 443}
 
@@ -25,7 +29,8 @@ class Tier:
     info: ImageInfo | None = None
     family: str | None = None
     flags: frozenset[str] = field(default_factory=frozenset)
-    guessed: bool = False  # decided by names or by default, not by the image table
+    guessed: bool = False  # decided by a word of a name, ports or by default, not by the image table
+    forced: bool = False  # x-compose-harden: {tier: ...}
 
     @property
     def default_ports(self) -> tuple[Port, ...]:
@@ -78,7 +83,38 @@ def published_numbers(data: dict) -> set[int]:
     return out
 
 
-def classify(service: Service, env: dict[str, str]) -> Tier:
+def dockerfile_image(service: Service, reader: "FileReader", env: dict[str, str]) -> str | None:
+    """The image the last stage of a service's Dockerfile is built FROM (None when unreadable or
+    when it is built FROM an earlier stage only)."""
+    build = untag(service.data.get("build"))
+    ctx = build_context(service.data)
+    if ctx is None or "://" in ctx:
+        return None
+    base = service.defs[0].file.directory if service.defs else service.origin_dir or "."
+    dockerfile = "Dockerfile"
+    if isinstance(build, dict) and isinstance(untag(build.get("dockerfile")), str):
+        dockerfile = untag(build["dockerfile"])
+    ctx_dir = os.path.join(base, interpolate(ctx, env))
+    text = reader.read(os.path.join(ctx_dir, interpolate(dockerfile, env)))
+    if not text:
+        return None
+    stages: set[str] = set()
+    last = None
+    for line in text.splitlines():
+        parts = line.strip().split()
+        if len(parts) >= 2 and parts[0].upper() == "FROM":
+            args = [p for p in parts[1:] if not p.startswith("--")]
+            if not args:
+                continue
+            last = args[0]
+            if len(args) >= 3 and args[1].upper() == "AS":
+                stages.add(args[2].lower())
+    if last is None or last.lower() in stages or "$" in last or last.lower() == "scratch":
+        return None
+    return last
+
+
+def classify(service: Service, env: dict[str, str], reader: "FileReader | None" = None) -> Tier:
     data = service.data
     opts = service_options(data)
     image = image_of(data, env)
@@ -88,18 +124,26 @@ def classify(service: Service, env: dict[str, str]) -> Tier:
 
     forced = opts.get("tier")
     if forced in knowledge.TIERS:
-        return Tier(forced, "x-compose-harden tier", image, info, family, flags)
+        return Tier(forced, "x-compose-harden tier", image, info, family, flags, forced=True)
+    if info is None and image is None and reader is not None:
+        base = dockerfile_image(service, reader, env)
+        if base:
+            info, how = knowledge.lookup_image(base)
+            if info is not None:
+                how = f"built FROM {base}" + ("" if " " not in how else f": {how}")
+                flags, family = info.flags, info.family
     if info is not None:
-        what = f"image {image}" if " " not in how else f"image {image}: {how}"
-        return Tier(info.tier, what, image, info, family, flags)
+        what = f"image {image}" if image and " " not in how else f"image {image}: {how}" if image else how
+        # "zulip-postgresql": a word of the name matched the table, which is a guess
+        return Tier(info.tier, what, image, info, family, flags, guessed="a word of" in how)
     port_table = knowledge.ports()
     for port in container_ports(data):
         pinfo = port_table.get(port)
         if pinfo and pinfo.tier == "data":
-            return Tier("data", f"container port {port} ({pinfo.note})", image, None, pinfo.family, flags)
+            return Tier("data", f"container port {port} ({pinfo.note})", image, None, pinfo.family, flags, guessed=True)
     published = published_numbers(data) & EDGE_PUBLISHED
     if published:
-        return Tier("edge", f"publishes port {min(published)}", image, None, None, flags)
+        return Tier("edge", f"publishes port {min(published)}", image, None, None, flags, guessed=True)
     candidates: list[tuple[str, str]] = [(service.name, f"service name '{service.name}'")]
     ctx = build_context(data)
     if ctx and "://" not in ctx:
@@ -120,6 +164,32 @@ def classify(service: Service, env: dict[str, str]) -> Tier:
     return Tier("app", f"{what}; no data-store or proxy evidence", image, None, None, flags, guessed=True)
 
 
-def classify_all(services: dict[str, Service], env: dict[str, str]) -> dict[str, Tier]:
-    return {name: classify(svc, env) for name, svc in services.items()}
+def classify_all(services: dict[str, Service], env: dict[str, str], reader: "FileReader | None" = None) -> dict[str, Tier]:
+    """Every service's tier. Services that run the same image get the same tier: the one decided
+    by the strongest evidence any of them has (three nodes of one search image must not land on
+    two tiers because one of them publishes its port)."""
+    tiers = {name: classify(svc, env, reader) for name, svc in services.items()}
+    by_image: dict[str, list[str]] = {}
+    for name, t in tiers.items():
+        if t.image and not t.forced:
+            by_image.setdefault(t.image, []).append(name)
+    for names in by_image.values():
+        if len(names) < 2 or len({tiers[n].tier for n in names}) == 1:
+            continue
+        best = min(names, key=lambda n: _strength(tiers[n]))
+        for n in names:
+            if n != best and tiers[n].tier != tiers[best].tier:
+                b = tiers[best]
+                tiers[n] = Tier(b.tier, f"{b.evidence} (as {best}, same image)", tiers[n].image, b.info, b.family,
+                                b.flags, guessed=b.guessed)
+    return tiers
+
+
+def _strength(t: Tier) -> int:
+    """Lower is stronger: the image table, then container ports, then anything else."""
+    if not t.guessed:
+        return 0
+    if t.evidence.startswith("container port"):
+        return 1
+    return 2
 

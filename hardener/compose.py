@@ -59,8 +59,19 @@ class ComposeFile:
 
     def merge_users(self, node: Node) -> list[str]:
         """Services that merge this mapping in (``<<: *it``)."""
-        by_id = {id(n): name for name, n in self.service_nodes().items()}
+        by_id = self.service_ids()
         return [by_id[id(u)] for u in self.merges().get(id(node), []) if id(u) in by_id]
+
+    def merges_into(self, node: MappingNode) -> list[Node]:
+        """The mappings this one merges in with ``<<`` (its anchors)."""
+        return [src for k, v in node.value if k.value == "<<" and tag_of(k) == MERGE_TAG for src in merge_sources(v)]
+
+    def service_ids(self) -> dict[int, str]:
+        """id(service node) -> service name (computed once)."""
+        cached = self.__dict__.get("_service_ids")
+        if cached is None:
+            cached = self.__dict__["_service_ids"] = {id(n): name for name, n in self.service_nodes().items()}
+        return cached
 
     def lines(self) -> list[str]:
         """The text split into lines (once)."""
@@ -271,6 +282,7 @@ class Project:
     networks: dict[str, Any]  # merged top-level networks (name -> definition or None)
     directory: str
     env: dict[str, str] = field(default_factory=dict)
+    configs: dict[str, Any] = field(default_factory=dict)  # merged top-level configs (name -> definition)
     extra_files: list[ComposeFile] = field(default_factory=list)  # included / extended, never edited
     notes: list[str] = field(default_factory=list)  # what could not be read, for the summary
 
@@ -342,6 +354,8 @@ def build_project(files: list[ComposeFile], max_bytes: int, env: dict[str, str] 
                 project.networks[name] = merged
             else:
                 project.networks[name] = net if net is not None or name not in project.networks else prev
+        for name, spec in (untag(cf.data.get("configs")) or {}).items():
+            project.configs[str(name)] = untag(spec)
         _include(project, cf, max_bytes, cache)
     for svc in list(project.services.values()):
         _resolve_extends(project, svc, max_bytes, cache, depth=0)
@@ -393,6 +407,8 @@ def _include(project: Project, cf: ComposeFile, max_bytes: int, cache: dict[str,
                     )
             for name, net in (untag(inc.data.get("networks")) or {}).items():
                 project.networks.setdefault(str(name), untag(net))
+            for name, spec in (untag(inc.data.get("configs")) or {}).items():
+                project.configs.setdefault(str(name), untag(spec))
 
 
 def _resolve_extends(project: Project, svc: Service, max_bytes: int, cache: dict[str, ComposeFile], depth: int) -> None:

@@ -624,7 +624,7 @@ class ProjectEditor:
         if cached is not None:
             return cached
         merges = cf.merges()
-        by_id = {id(n): name for name, n in cf.service_nodes().items()}
+        by_id = cf.service_ids()
         users: list[str] = []
         seen: set[int] = set()
         stack: list[MappingNode] = [anchor]
@@ -641,7 +641,7 @@ class ProjectEditor:
 
     def merges_same(self, d: Any, final: Any) -> bool:
         """Does this definition merge (``<<``) a service that is given exactly these networks?"""
-        by_id = {id(n): name for name, n in d.file.service_nodes().items()}
+        by_id = d.file.service_ids()
         for k, v in d.node.value:
             if k.value == "<<" and tag_of(k) == MERGE_TAG:
                 for src in merge_sources(v):

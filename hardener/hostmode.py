@@ -57,7 +57,11 @@ def option_justification(data: dict) -> Justification:
     return Justification(False, None, "")
 
 
-_URL_PORT = LazyRe(r"\b(?:https?|tcp|grpc|ws)://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|\$\{?HOSTNAME\}?)?:(\d{2,5})\b")
+# A URL with the host's own address: in a healthcheck it is the service checking itself; in a
+# command only a wildcard address (0.0.0.0, [::], none) is where it listens -- a localhost URL
+# there is an upstream it reaches ("cloudflared tunnel --url http://localhost:8080").
+_URL_PORT = LazyRe(r"\b(?:https?|tcp|grpc|ws)://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]|\$\{?HOSTNAME\}?)?:(\d{2,5})\b")
+_WILDCARD = frozenset({None, "", "0.0.0.0", "[::]"})
 _FLAG_PORT = LazyRe(
     r"--(?:port|http-port|https-port|web-port|listen-port|server\.port|http\.port)[= ](\d{2,5})\b"
     r"|--(?:web\.listen-address|listen-address|listen|bind|address|addr|http-addr|http\.addr|listen-addr)[= ]\S*?:(\d{2,5})\b"
@@ -91,7 +95,8 @@ def discover_ports(data: dict, tier: Tier, env: dict[str, str]) -> PortDiscovery
     for where, text in command_texts(data):
         text = interpolate(text, env)
         for m in _URL_PORT.finditer(text):
-            add(Port(int(m.group(1))), f"{where} URL")
+            if where == "healthcheck" or m.group(1) in _WILDCARD:
+                add(Port(int(m.group(2))), f"{where} URL")
         for m in _FLAG_PORT.finditer(text):
             add(Port(int(m.group(1) or m.group(2))), f"{where} flag")
     for k, v in as_mapping(data.get("environment")).items():

@@ -49,3 +49,26 @@ def interpolate(value: str, env: dict[str, str], depth: int = 0) -> str:
         prev = out
         out = _VAR.sub(repl, out)
     return out.replace(_ESCAPED, "$")
+
+
+def unresolved(value: str, env: dict[str, str]) -> list[str]:
+    """Variables in ``value`` that are not set in ``env`` and have no default: Compose would take
+    them from the shell environment of whoever runs it, so the tool cannot know their value."""
+    if "$" not in value:
+        return []
+    out: list[str] = []
+    for m in _VAR.finditer(value.replace("$$", "")):
+        if m.group(3):
+            name, op = m.group(3), None
+        elif m.group(2):
+            b = _BRACED.match(m.group(2))
+            if not b:
+                continue
+            name, op = b.group(1), b.group(2)
+        else:
+            continue
+        if op in (":-", "-", ":+", "+"):
+            continue
+        if name not in env or (op == ":?" and env.get(name) == ""):
+            out.append(name)
+    return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from hardener.classify import classify_all
 from hardener.compose import ComposeFile, build_project, load_file, parse_source
-from hardener.deps import Analysis, analyse
+from hardener.evidence import Analysis, analyse
 from hardener.edit import EditError, FileEdit, realise
 from hardener.errors import HardenError, InputError, VerifyError
 from hardener.plan import Finding, Plan, make_plan
@@ -38,7 +38,13 @@ class Result:
 
     @property
     def open_findings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.fixed]
+        """Findings that need a human (not fixed, and not mere notes): they make the exit status 1."""
+        return [f for f in self.findings if not f.fixed and not f.note]
+
+    @property
+    def notes(self) -> list[Finding]:
+        """Informational findings (severity note): what was kept because it could not be verified."""
+        return [f for f in self.findings if not f.fixed and f.note]
 
     @property
     def analysis(self) -> Analysis | None:
@@ -49,8 +55,9 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -
     result = Result([f.path for f in files], files)
     try:
         project = build_project(files, max_bytes)
-        tiers = classify_all(project.services, project.env)
-        analysis = analyse(project, tiers, FileReader(project.directory))
+        reader = FileReader(project.directory)
+        tiers = classify_all(project.services, project.env, reader)
+        analysis = analyse(project, tiers, reader)
         # A service whose change cannot be written into its file's shape (an anchor other keys
         # alias, a multi-line flow list with comments) is left as it is, and the rest planned again.
         blocked: dict[str, str] = {}

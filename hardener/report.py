@@ -8,6 +8,7 @@ from typing import Any
 from hardener import __version__
 from hardener.pipeline import Result
 from hardener.plan import ABSENT
+from hardener.show import names as name_list
 from hardener.textedit import Lines, Splice, apply
 
 TIER_LABEL = {"edge": "edge service", "app": "app service", "data": "data store"}
@@ -157,11 +158,12 @@ def summary_lines(result: Result) -> list[str]:
         lines.append(note)
     a = plan.analysis
     for svc, why in plan.assumed.items():
-        stores = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts if d != svc]
-        lines.append(f"{svc}: {why}: keeps access to data stores ({', '.join(stores)})")
+        kept = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts if d != svc]
+        lines.append(f"not verified: {svc} keeps its reach to {name_list(dict.fromkeys(kept))} ({why})")
     for f in plan.findings:
         if not f.fixed:
-            lines.append(f"finding [{f.rule}] {f.service + ': ' if f.service else ''}{f.message}")
+            kind = "note" if f.note else "finding"
+            lines.append(f"{kind} [{f.rule}] {f.service + ': ' if f.service else ''}{f.message}")
     header = f"{name}: "
     if result.changed_edits:
         header += f"{len(plan.changed_services())} service(s) to change"

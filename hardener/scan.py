@@ -8,6 +8,7 @@ capped, dependency folders (node_modules, vendor, ...) are skipped, and nothing 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from hardener.envfile import parse_env_text
@@ -49,6 +50,7 @@ class FileReader:
         self.enabled = self.root != os.path.realpath(os.sep)
         self.cache: dict[str, str | None] = {}
         self.reals: dict[str, str] = {}
+        self.contexts: dict[tuple[str, bool], "ContextScan"] = {}
 
     def real(self, path: str) -> str:
         r = self.reals.get(path)
@@ -97,29 +99,62 @@ def env_files(data: dict, base: str) -> list[str]:
     return out
 
 
-def bind_sources(data: dict, base: str, env: dict[str, str]) -> list[str]:
-    """Host paths bind-mounted into the service (short and long volume syntax)."""
+@dataclass(frozen=True)
+class ConfigText:
+    """A configuration text a service reads: a file mounted from the project, a Compose
+    ``configs:`` entry (``file:`` or inline ``content:``), or inline ``content:`` on a volume."""
+
+    where: str  # as shown to the user: a path relative to the project, or "configs.x (inline)"
+    text: str
+    target: str | None = None  # where the service sees it ("/etc/nginx/nginx.conf"), when known
+
+
+def bind_mounts(data: dict, base: str, env: dict[str, str]) -> list[tuple[str, str | None, str | None]]:
+    """(host path, container path, inline content) of the service's bind mounts (short and long
+    syntax; a long-syntax mount may carry its file's ``content:`` inline, as some hosting
+    platforms' templates write it)."""
     out = []
     for vol in untag(data.get("volumes")) or []:
         vol = untag(vol)
-        src = None
+        src = target = content = None
         if isinstance(vol, str):
             text = interpolate(vol, env)
             parts = text.split(":")
             if len(parts) >= 2 and parts[0].startswith((".", "/", "~")):
-                src = parts[0]
-        elif isinstance(vol, dict) and untag(vol.get("type")) == "bind":
+                src, target = parts[0], parts[1]
+        elif isinstance(vol, dict) and untag(vol.get("type")) in ("bind", None):
             s = untag(vol.get("source"))
-            if isinstance(s, str):
+            t = untag(vol.get("target"))
+            c = untag(vol.get("content"))
+            if isinstance(s, str) and (untag(vol.get("type")) == "bind" or s.startswith((".", "/"))):
                 src = interpolate(s, env)
+            target = interpolate(t, env) if isinstance(t, str) else None
+            content = c if isinstance(c, str) else None
         if src and not src.startswith("~"):
-            out.append(os.path.normpath(os.path.join(base, src)))
+            out.append((os.path.normpath(os.path.join(base, src)), target, content))
+        elif content is not None:
+            out.append(("", target, content))
     return out
 
 
-def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for src in bind_sources(data, base, env):
+def bind_sources(data: dict, base: str, env: dict[str, str]) -> list[str]:
+    """Host paths bind-mounted into the service (short and long volume syntax)."""
+    return [src for src, _, _ in bind_mounts(data, base, env) if src]
+
+
+def _rel(path: str, root: str) -> str:
+    rel = os.path.relpath(os.path.realpath(path), root)
+    return path if rel.startswith("..") else rel
+
+
+def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]) -> list[ConfigText]:
+    """Text files the service mounts from the project, and inline mount contents."""
+    out: list[ConfigText] = []
+    root = reader.root
+    for src, target, content in bind_mounts(data, base, env):
+        if content is not None:
+            out.append(ConfigText(f"{_rel(src, root) if src else target} (inline content)", content, target))
+            continue
         if not reader.inside(src):
             continue
         if os.path.isdir(src):
@@ -133,42 +168,125 @@ def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]
                     p = os.path.join(dirpath, fn)
                     text = reader.read(p)
                     if text:
-                        out.append((p, text))
+                        sub = os.path.relpath(p, src)
+                        out.append(ConfigText(_rel(p, root), text, os.path.join(target, sub) if target else None))
                 if count >= reader.limits.max_mount_files:
                     break
         else:
             text = reader.read(src)
             if text:
-                out.append((src, text))
+                out.append(ConfigText(_rel(src, root), text, target))
+    return out
+
+
+def compose_configs(reader: FileReader, data: dict, configs: dict, base: str, env: dict[str, str]) -> list[ConfigText]:
+    """The Compose ``configs:`` a service uses, from top-level ``configs`` (``file:``,
+    inline ``content:``, or ``environment:``)."""
+    out: list[ConfigText] = []
+    for entry in untag(data.get("configs")) or []:
+        entry = untag(entry)
+        if isinstance(entry, str):
+            name, target = entry, "/" + entry
+        elif isinstance(entry, dict) and isinstance(untag(entry.get("source")), str):
+            name = untag(entry["source"])
+            t = untag(entry.get("target"))
+            target = t if isinstance(t, str) else "/" + name
+        else:
+            continue
+        spec = untag(configs.get(name))
+        if not isinstance(spec, dict):
+            continue
+        content = untag(spec.get("content"))
+        file = untag(spec.get("file"))
+        var = untag(spec.get("environment"))
+        if isinstance(content, str):
+            out.append(ConfigText(f"configs.{name} (inline)", interpolate(content, env), target))
+        elif isinstance(file, str):
+            path = os.path.normpath(os.path.join(base, interpolate(file, env)))
+            text = reader.read(path) if reader.inside(path) else None
+            if text:
+                out.append(ConfigText(_rel(path, root=reader.root), text, target))
+        elif isinstance(var, str) and env.get(var):
+            out.append(ConfigText(f"configs.{name} (from ${var})", env[var], target))
     return out
 
 
 @dataclass
 class ContextScan:
-    status: str  # "scanned" (every file read), "partial" (a cap was hit), "missing" (no folder), "remote"
+    status: str  # "scanned" (every relevant file read), "partial" (a cap was hit), "missing" (no folder),
+    # "empty" (no source file in it), "remote"
     files: list[tuple[str, str]]
 
 
-def scan_context(reader: FileReader, context: str, base: str) -> ContextScan:
+# What counts as an application's own source and configuration in a build context: code and
+# configuration files, Dockerfiles and scripts. Not compose files (they describe the stack, not
+# the app), not .env files, documentation, test data, fixtures, recorded HTTP cassettes or
+# dashboards (they name services without connecting to them).
+SOURCE_EXT = frozenset(
+    """py pyw js mjs cjs ts mts cts tsx jsx vue svelte go rb php java kt kts scala groovy gradle cs fs vb rs ex exs erl
+    hrl clj cljs lua pl pm sh bash zsh ksh c h cc cpp hpp swift dart r jl nim cr hs ml
+    yml yaml toml ini cfg conf properties json xml tmpl template j2 jinja tpl""".split()
+)
+NOT_SOURCE_DIRS = frozenset(
+    """test tests __tests__ spec specs fixtures fixture testdata test_data test-data cassettes __snapshots__ snapshots
+    e2e docs doc documentation examples example samples sample third_party third-party dashboards migrations
+    locale locales i18n translations static assets public""".split()
+)
+_COMPOSE_FILE = re.compile(r"^(?:docker-)?compose[\w.\-]*\.ya?ml$", re.I)
+MAX_SOURCE_JSON = 32 * 1024
+
+
+def is_source_file(name: str, text_start: str = "") -> bool:
+    lower = name.lower()
+    if lower.startswith(".env") or lower.endswith(".env") or _COMPOSE_FILE.match(lower):
+        return False
+    if lower.startswith(("dockerfile", "containerfile", "procfile")) or lower.endswith(".dockerfile"):
+        return True
+    if "." not in lower.lstrip("."):
+        return text_start.startswith("#!")  # an extension-less script
+    return lower.rsplit(".", 1)[-1] in SOURCE_EXT
+
+
+def scan_context(reader: FileReader, context: str, base: str, source_only: bool = True) -> ContextScan:
+    """The files of a build context, read once per context (services often share one)."""
     if "://" in context or context.startswith("git@"):
         return ContextScan("remote", [])
     path = os.path.normpath(os.path.join(base, context))
+    key = (reader.real(path), source_only)
+    cached = reader.contexts.get(key)
+    if cached is not None:
+        return cached
+    result = _scan(reader, path, source_only)
+    reader.contexts[key] = result
+    return result
+
+
+def _scan(reader: FileReader, path: str, source_only: bool) -> ContextScan:
     if not reader.inside(path) or not os.path.isdir(path):
         return ContextScan("missing", [])
     files: list[tuple[str, str]] = []
     seen = 0
     total = 0
-    status = "scanned"
     for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d not in SKIP_DIRS and not d.startswith(".") and not (source_only and d.lower() in NOT_SOURCE_DIRS)
+        )
         for fn in sorted(filenames):
+            if source_only and not is_source_file(fn, "#!" if "." not in fn else ""):
+                continue
             seen += 1
             if seen > reader.limits.max_context_files or total > reader.limits.max_context_bytes:
                 return ContextScan("partial", files)
-            text = reader.read(os.path.join(dirpath, fn))
-            if text:
-                total += len(text)
-                files.append((os.path.join(dirpath, fn), text))
-    if not files:
-        status = "missing"
-    return ContextScan(status, files)
+            full = os.path.join(dirpath, fn)
+            text = reader.read(full)
+            if not text:
+                continue
+            if source_only and "." not in fn and not fn.lower().startswith(("dockerfile", "containerfile", "procfile")) \
+                    and not text.startswith("#!"):
+                continue
+            if source_only and fn.lower().endswith(".json") and len(text) > MAX_SOURCE_JSON:
+                continue  # generated data (dashboards, lock files, translations), not configuration
+            total += len(text)
+            files.append((full, text))
+    return ContextScan("scanned" if files else "empty", files)

@@ -771,7 +771,8 @@ def test_bug_host_mode_with_segmentation(tmp_path):
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
 def test_bug_final_newline_added_when_last_item_removed(tmp_path, newline):
-    text = "networks:\n  legacy:\nservices:\n  web:\n    image: nginx\n    networks:\n      - legacy\n      - default"
+    text = ("networks:\n  legacy:\nservices:\n  db:\n    image: postgres\n  web:\n    image: nginx\n"
+            "    networks:\n      - legacy\n      - default")
     path = tmp_path / "compose.yaml"
     path.write_bytes(text.replace("\n", newline).encode())
     r = invoke(["--write", str(path)])

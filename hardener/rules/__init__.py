@@ -35,6 +35,9 @@ _MODULES = (
     "traefik_network",
     "dependency_cut",
     "cannot_edit",
+    "unresolved_network",
+    "host_network_client",
+    "proxy_routing_unknown",
 )
 
 SEVERITIES = ("error", "warning", "note")

@@ -1,0 +1,107 @@
+"""The names by which services reach each other, and a matcher that finds them in text.
+
+Names are service names, ``container_name``, ``hostname``, network aliases and link aliases.
+Three readings of text, from loose to strict:
+
+``value``   a compose value (environment, command, labels): any host-shaped token counts, but
+            not a segment of a URL path (``/live``) or a URL's query
+``config``  a configuration file: a name counts where it stands like a host (before a port, a
+            path or a separator), never in a comment; nginx files are read by their directives
+``source``  source code: only host-shaped uses (URLs, ``user@host``, ``host:port``, ``host=``,
+            a quoted string that is exactly the name, in the same case)
+"""
+
+from __future__ import annotations
+
+import re
+
+from hardener.compose import Project, untag
+from hardener.interpolate import interpolate
+from hardener.lazyre import LazyRe
+
+# A hostname-shaped token: not glued to other name characters, not a path segment ("/live"), not
+# the start of a longer domain, not a URL scheme.
+_LOOSE = re.compile(r"(?:(?<=//)|(?<![\w.\-$/]))([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?![\w\-]|://)")
+# In configuration files a name counts when it stands like a host: after a separator (space,
+# "@", "=", ",", a quote or bracket, or the "//" of a URL -- not after a single "/", which is a
+# path) and before a port, a path, a separator or the end of the line, as in
+# "proxy_pass http://app:8000;", "server app;", "targets: ['node-exporter:9100']". A number
+# followed by a unit ("keys_zone=cache:10m") is a size, not a port.
+_CONFIG = LazyRe(
+    r"(?:^|(?<=//)|(?<=[\s@,='\"(\[]))([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)"
+    r"(?=:\d{1,5}(?![\w.])|/|[\s;,'\")\]]|$)",
+    re.M,
+)
+COMMENT = LazyRe(r"(?:^|(?<=\s))[#;].*$", re.M)
+# In source code only host-shaped uses count.
+_STRONG = LazyRe(
+    r"(?:://|@|(?<![\w.\-])(?=[A-Za-z0-9_][\w\-.]*:\d)|['\"`]|host\w*\s*[=:]\s*['\"]?)"
+    r"([A-Za-z0-9_][\w\-]*(?:\.[\w\-]+)*)(?=:\d|['\"`/?]|[\s;,)\]}]|$)",
+    re.I,
+)
+
+
+def hostnames(project: Project, env: dict[str, str], alias_networks: dict[str, str]) -> dict[str, str]:
+    """hostname (lower case) -> service; fills ``alias_networks`` (alias -> the network it is on)."""
+    names: dict[str, str] = {name.lower(): name for name in project.services}
+    for name, svc in project.services.items():
+        data = svc.data
+        for key in ("container_name", "hostname"):
+            v = untag(data.get(key))
+            if isinstance(v, str) and v.strip():
+                names.setdefault(interpolate(v, env).strip().lower(), name)
+        nets = untag(data.get("networks"))
+        if isinstance(nets, dict):
+            for net, cfg in nets.items():
+                cfg = untag(cfg)
+                if isinstance(cfg, dict):
+                    for alias in untag(cfg.get("aliases")) or []:
+                        if isinstance(alias, str):
+                            key = interpolate(alias, env).lower()
+                            names.setdefault(key, name)
+                            if key != name.lower():
+                                alias_networks.setdefault(key, interpolate(str(net), env))
+        for link in untag(data.get("links")) or []:
+            if isinstance(link, str) and ":" in link:
+                target, alias = link.split(":", 1)
+                if target in project.services:
+                    names.setdefault(alias.lower(), target)
+    return {k: v for k, v in names.items() if k}
+
+
+class HostnameMatcher:
+    """Finds other services' hostnames in text by looking every name-shaped token up."""
+
+    def __init__(self, hostnames: dict[str, str]):
+        self.hostnames = hostnames
+
+    def find(self, text: str, kind: str = "value") -> list[tuple[str, str]]:
+        """(hostname as written, service) pairs found in a compose value, a config file or source."""
+        if not text or not self.hostnames:
+            return []
+        rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
+        if kind == "config":
+            text = COMMENT.sub("", text)  # "# upstream db" in a comment is not a host
+        out = []
+        get = self.hostnames.get
+        exact = kind == "source"
+        for m in rx.finditer(text):
+            word = m.group(m.lastindex or 1)
+            if word.endswith("."):
+                word = word.rstrip(".")
+            key = word.lower()
+            if exact and word != key:
+                continue  # source: 'Cart' is a class, "cart" may be the host
+            svc = get(key)
+            if svc:
+                out.append((word, svc))
+        return out
+
+    def hosts(self, hosts: list[str]) -> list[tuple[str, str]]:
+        """(host, service) for hosts a proxy parser read (already exact host positions)."""
+        out = []
+        for h in hosts:
+            svc = self.hostnames.get(h.lower().rstrip("."))
+            if svc:
+                out.append((h, svc))
+        return out

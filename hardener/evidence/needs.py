@@ -1,0 +1,52 @@
+"""Reachability kept where the evidence is missing: the first rule of the planner is to cut a
+connection only on evidence that it is not needed.
+
+* A reverse proxy whose routes are unknown (:mod:`hardener.evidence.routing`) keeps its reach to
+  every service it could route to: application services, other edge services, and data stores
+  that serve HTTP to clients (object stores such as MinIO: the image table's ``routable`` flag).
+* A service whose needs are unknown keeps its reach to the data stores: an application image the
+  tool does not know, a service built from source that could not be read whole, and any service
+  whose tier is a guess -- unless it shows evidence of which data stores it uses (then its
+  evidence decides).
+
+Known needs: data stores from the image table, application images from the image table (their
+evidence is their configuration), and services built from source that was read whole.
+"""
+
+from __future__ import annotations
+
+from hardener.compose import Project
+from hardener.evidence.model import Analysis
+
+
+def collect(project: Project, a: Analysis, unread_source: dict[str, str]) -> None:
+    tiers = a.tiers
+    data_stores = tuple(n for n, t in tiers.items() if t.tier == "data")
+    routable = tuple(
+        n for n, t in tiers.items()
+        if t.tier != "data" or t.guessed or "routable" in t.flags
+    )
+    for name, t in tiers.items():
+        routing = a.routing.get(name)
+        if t.tier == "edge" and routing is not None and not routing.known:
+            why = f"routing unknown: {routing.why}"
+            a.assumed[name] = why
+            a.add_group(name, routable, f"{why}: keeps its reach to the services it could route to", "assumed")
+        unknown = _unknown_needs(project, a, name, unread_source)
+        if unknown and data_stores and not any(tiers[d].tier == "data" for d in a.evidenced(name)):
+            a.assumed.setdefault(name, unknown)
+            a.add_group(name, data_stores, f"{unknown}: no evidence either way", "assumed")
+
+
+def _unknown_needs(project: Project, a: Analysis, name: str, unread_source: dict[str, str]) -> str | None:
+    """Why the service's needs are unknown (None when they are known)."""
+    t = a.tiers[name]
+    if t.forced:
+        return None  # x-compose-harden tier: the user said what it is; talks-to says what it needs
+    if name in unread_source:
+        return f"built from source and {unread_source[name]}"
+    if t.guessed and t.tier != "edge":
+        return f"its tier is a guess ({t.evidence})" if t.tier == "data" else f"{t.evidence.split(';')[0]}"
+    if t.guessed and t.tier == "edge":
+        return f"its tier is a guess ({t.evidence})"
+    return None

@@ -1,0 +1,20 @@
+"""Apache httpd: ``ProxyPass`` / ``ProxyPassReverse`` / ``BalancerMember`` URLs and
+``SetHandler "proxy:fcgi://php:9000"``."""
+
+from __future__ import annotations
+
+import re
+
+NAME = "apache"
+
+_URL = re.compile(r"""^\s*(?:ProxyPass(?:Match|Reverse)?|BalancerMember|SetHandler|ProxyRemote)\b[^\n]*?(?:[a-z]+:)?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M | re.I)
+_COMMENT = re.compile(r"^\s*#.*$", re.M)
+
+
+def detect(path: str, text: str) -> bool:
+    return bool(re.search(r"^\s*(?:<VirtualHost|ProxyPass|ServerRoot|LoadModule|DocumentRoot)\b", text, re.M | re.I))
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    text = _COMMENT.sub("", text)
+    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _URL.finditer(text)]

@@ -1,0 +1,40 @@
+"""Caddy: a Caddyfile's ``reverse_proxy`` / ``php_fastcgi`` upstreams (also ``to`` inside a
+``reverse_proxy`` block, and URLs), and the ``dial`` addresses of Caddy's JSON config."""
+
+from __future__ import annotations
+
+import os
+import re
+
+NAME = "caddy"
+
+_HINT = re.compile(r"^\s*(?:reverse_proxy|php_fastcgi|file_server|encode|respond|redir|handle(?:_path)?|root)\b", re.M)
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+_DIRECTIVE = re.compile(r"^\s*(?:reverse_proxy|php_fastcgi|to)\b([^{\n]*)", re.M)
+_DIAL = re.compile(r'"dial"\s*:\s*"([A-Za-z0-9_][\w.\-]*):')
+_ADDR = re.compile(r"(?:^|\s)(?:[a-z+]+://)?([A-Za-z0-9_][\w.\-]*)(?::\d+|(?=\s|$))")
+
+
+def detect(path: str, text: str) -> bool:
+    base = os.path.basename(path).lower()
+    if base.startswith("caddyfile") or base.endswith(".caddyfile") or base.endswith(".caddy"):
+        return True
+    if base.endswith(".json") and '"dial"' in text and '"handler"' in text:
+        return True
+    return False
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    if text.lstrip().startswith("{") and '"dial"' in text:
+        return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _DIAL.finditer(text)]
+    text = _COMMENT.sub("", text)
+    out = []
+    for m in _DIRECTIVE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        for word in m.group(1).split():
+            if word.startswith(("@", "/", "*")):
+                continue  # a matcher or a path
+            a = _ADDR.match(" " + word)
+            if a:
+                out.append((a.group(1), line))
+    return out

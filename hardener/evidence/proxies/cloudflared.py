@@ -1,0 +1,21 @@
+"""cloudflared: the ``service:`` URL of each ``ingress`` rule of a locally managed tunnel
+(``config.yml``). A tunnel run with a token has its routes in Cloudflare's dashboard instead:
+then nothing here is read and its routing is unknown."""
+
+from __future__ import annotations
+
+import re
+
+NAME = "cloudflared"
+
+_SERVICE = re.compile(r"""^\s*-?\s*service\s*:\s*["']?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M)
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+
+
+def detect(path: str, text: str) -> bool:
+    return bool(re.search(r"^\s*ingress\s*:", text, re.M)) and bool(re.search(r"^\s*(?:tunnel|credentials-file)\s*:", text, re.M))
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    text = _COMMENT.sub("", text)
+    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _SERVICE.finditer(text)]

@@ -1,0 +1,29 @@
+"""Envoy: the ``address`` of each ``socket_address`` in its clusters (listeners bind 0.0.0.0)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+NAME = "envoy"
+
+_ADDRESS = re.compile(r"""\baddress\s*:\s*["']?([A-Za-z0-9_${}][\w.\-${}]*)["']?\s*(?:,|$|\n|})""", re.M)
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+
+
+def detect(path: str, text: str) -> bool:
+    base = os.path.basename(path).lower()
+    if not base.endswith((".yml", ".yaml", ".json")):
+        return False
+    return "static_resources" in text or ("clusters" in text and "socket_address" in text)
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    text = _COMMENT.sub("", text)
+    out = []
+    for m in _ADDRESS.finditer(text):
+        host = m.group(1)
+        if host in ("0.0.0.0", "::", "127.0.0.1", "localhost"):
+            continue
+        out.append((host, text.count("\n", 0, m.start()) + 1))
+    return out

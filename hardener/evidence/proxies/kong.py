@@ -1,0 +1,21 @@
+"""Kong's declarative configuration (``kong.yml`` with ``_format_version``): each service's
+``url`` or ``host``, and upstream ``targets``."""
+
+from __future__ import annotations
+
+import re
+
+NAME = "kong"
+
+_URL = re.compile(r"""\burl\s*:\s*["']?[a-z]+://([A-Za-z0-9_$][\w.\-${}]*)""", re.I)
+_HOST = re.compile(r"""^\s*-?\s*(?:host|target)\s*:\s*["']?([A-Za-z0-9_$][\w.\-${}]*)""", re.M)
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+
+
+def detect(path: str, text: str) -> bool:
+    return "_format_version" in text
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    text = _COMMENT.sub("", text)
+    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for rx in (_URL, _HOST) for m in rx.finditer(text)]

@@ -1,0 +1,36 @@
+"""nginx (and openresty, swag, nginx-proxy-manager's generated files): upstreams are named in
+``*_pass`` directives, ``upstream { server ...; }`` blocks and URLs; ``server_name``, zones,
+``resolver`` and paths are not hosts."""
+
+from __future__ import annotations
+
+import os
+import re
+
+NAME = "nginx"
+
+_HINT = re.compile(r"^\s*(?:server\s*\{|location\s|(?:proxy|fastcgi|uwsgi|grpc)_pass\s|upstream\s+\S+\s*\{|http\s*\{|events\s*\{)", re.M)
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+_HOSTS = re.compile(
+    r"\b(?:proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass\s+(?:[a-z]+://)?([A-Za-z0-9_][\w.\-]*?)(?=[:;/\s]|$)"
+    r"|^\s*server\s+(?:unix:\S+|([A-Za-z0-9_][\w.\-]*?))(?=[:;\s])"
+    r"|://([A-Za-z0-9_][\w.\-]*?)(?=[:/;\s\"']|$)",
+    re.M,
+)
+
+
+def detect(path: str, text: str) -> bool:
+    base = os.path.basename(path).lower()
+    if not (base.endswith((".conf", ".template", ".inc", ".nginx")) or "nginx" in base or base in ("default", "site")):
+        return False
+    return bool(_HINT.search(text))
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    text = _COMMENT.sub("", text)
+    out = []
+    for m in _HOSTS.finditer(text):
+        host = m.group(m.lastindex or 1)
+        if host:
+            out.append((host, text.count("\n", 0, m.start()) + 1))
+    return out

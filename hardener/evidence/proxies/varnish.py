@@ -1,0 +1,19 @@
+"""Varnish VCL: the ``.host`` of each ``backend``."""
+
+from __future__ import annotations
+
+import re
+
+NAME = "varnish"
+
+_HOST = re.compile(r"""\.host\s*=\s*"([A-Za-z0-9_][\w.\-]*)"\s*;""")
+_COMMENT = re.compile(r"(?://|#).*$", re.M)
+
+
+def detect(path: str, text: str) -> bool:
+    return path.lower().endswith(".vcl") or bool(re.search(r"^\s*vcl\s+4", text, re.M))
+
+
+def upstreams(text: str) -> list[tuple[str, int]]:
+    text = _COMMENT.sub("", text)
+    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _HOST.finditer(text)]

@@ -1,0 +1,246 @@
+"""The planner's shared state and vocabulary: where each service is now and will be, network
+names, joining a network, and the questions every step asks (is it a data store, does it need a
+way out, were two services connected before)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hardener import ports as portspec
+from hardener.classify import service_options
+from hardener.compose import Project, untag
+from hardener.evidence import Analysis
+from hardener.interpolate import interpolate
+from hardener.plan.model import ABSENT, Finding, Plan
+from hardener.plan.state import current_state
+
+FRONT, BACK, DATA = "frontend", "backend", "data"
+RESERVED = frozenset({"default", "host", "bridge", "none"})
+
+
+class Core:
+    def __init__(self, project: Project, analysis: Analysis, blocked: dict[str, str] | None = None):
+        self.p = project
+        self.a = analysis
+        self.plan = Plan(project, analysis)
+        self.tiers = analysis.tiers
+        inherited = {n: s.inherited for n, s in project.services.items()}
+        datas = {n: s.data for n, s in project.services.items()}
+        self.state = {n: current_state(s, project.env, inherited, datas) for n, s in project.services.items()}
+        for name, st in self.state.items():
+            if st.unresolved:
+                self.plan.findings.append(Finding(
+                    "unresolved-network", name,
+                    f"left as it is: its {st.unresolved}; set it in .env or give it a default", False))
+        for name, why in (blocked or {}).items():
+            self.state[name].editable = False
+            self.state[name].why_fixed = why
+            self.plan.findings.append(Finding("cannot-edit", name, f"left as it is: {why}", False))
+        self.target: dict[str, list[str]] = {}  # planned network list for services with networks
+        self.movable: set[str] = set()  # re-tiered: their networks are decided afresh
+        self.removed_host: set[str] = set()
+        self.why: dict[str, dict[str, str]] = {n: {} for n in project.services}  # service -> network -> why
+        self.ports_why: dict[str, str] = {}
+        self.declared = {str(k): untag(v) for k, v in project.networks.items()}
+        self.used_names = set(self.declared) | RESERVED
+        for st in self.state.values():
+            self.used_names.update(st.nets)
+        self.names: dict[str, str] = {}  # role (front/back/data/egress:<net>) -> network name
+        self._members: dict[str, list[str]] = {}
+        for n in project.services:
+            self._members.setdefault(self.owner(n), []).append(n)
+        self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
+        self._dst_members: set[str] = set()
+        self._dst_version = 0
+        self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
+        self.internal: set[str] = set()
+        self.internal_pending: set[str] = set()
+        self.placement: dict[str, dict[str, str]] = {}  # service -> network -> key it depends on
+        self.split: dict[str, str] = {}  # data store -> the flat network it was moved off
+        self._dst_sets: dict[int, set[str]] = {}
+
+    # names ----------------------------------------------------------------------------------
+    def net_name(self, role: str, base: str) -> str:
+        if role not in self.names:
+            name = base
+            i = 2
+            while name in self.used_names:
+                name = f"{base}-net" if i == 2 else f"{base}-net-{i - 1}"
+                i += 1
+            self.used_names.add(name)
+            self.names[role] = name
+        return self.names[role]
+
+    def role_name(self, role: str) -> str:
+        return self.net_name(role, {"front": FRONT, "back": BACK, "data": DATA}[role])
+
+    def rank(self, net: str) -> int:
+        order = [self.names.get(r) for r in ("front", "back", "data")]
+        return order.index(net) if net in order else 3
+
+    # services ---------------------------------------------------------------------------------
+    def owner(self, name: str) -> str:
+        return self.a.owner.get(name, name)
+
+    def members(self, owner: str) -> list[str]:
+        """The service and every service sharing its network namespace."""
+        return self._members.get(owner, [])
+
+    def is_data_store(self, name: str) -> bool:
+        return self.tiers[name].tier == "data"
+
+    def is_store_owner(self, owner: str) -> bool:
+        """Is every service in this network namespace a data store?"""
+        return all(self.is_data_store(m) for m in self.members(owner))
+
+    def wants_egress_option(self, name: str) -> bool:
+        from hardener.classify import service_options
+
+        return untag(service_options(self.p.services[name].data).get("egress")) is True
+
+    def publishes(self, name: str) -> bool:
+        """Does it publish ports -- now, or once it leaves the host's network?"""
+        return portspec.publishes(self.p.services[name].data) or name in self.host_ports
+
+    def store_way_out(self, name: str) -> str | None:
+        """Why a data store needs a non-internal network (None when it does not)."""
+        if self.publishes(name):
+            return "publishes ports: Docker publishes no ports on internal-only networks"
+        if self.wants_egress_option(name):
+            return "x-compose-harden egress: true"
+        out = self.a.outbound.get(name)
+        if out:
+            return f"calls out of the stack ({out[0]})"
+        t = self.tiers[name]
+        if t.guessed:
+            return f"its tier is a guess ({t.evidence}): it keeps a way out"
+        return None
+
+    def needs_way_out(self, name: str) -> bool:
+        """Does the service (or anything in its network namespace) need a non-internal network?"""
+        return any(not self.is_data_store(m) or self.store_way_out(m) for m in self.members(name))
+
+    # networks ---------------------------------------------------------------------------------
+    def default_is_plain(self) -> bool:
+        d = self.declared.get("default", ABSENT)
+        return d is ABSENT or not d
+
+    def external(self, net: str) -> bool:
+        d = self.declared.get(net)
+        return isinstance(d, dict) and bool(untag(d.get("external")))
+
+    def fixed_name(self, net: str) -> str | None:
+        """The explicit ``name:`` of a network this project creates (other projects can attach to it)."""
+        d = self.declared.get(net)
+        if isinstance(d, dict) and not untag(d.get("external")) and untag(d.get("name")) is not None:
+            return interpolate(str(untag(d["name"])), self.p.env)
+        return None
+
+    def already_internal(self, net: str) -> bool:
+        d = self.declared.get(net)
+        return isinstance(d, dict) and untag(d.get("internal")) is True
+
+    def nets_before(self, name: str) -> set[str]:
+        st = self.state[self.owner(name)]
+        if st.mode == "host":
+            return {"<host>"}
+        return set(st.nets)
+
+    def connected_before(self, a: str, b: str) -> bool:
+        na, nb = self.nets_before(a), self.nets_before(b)
+        if "<host>" in na or "<host>" in nb:
+            return True
+        return bool(na & nb)
+
+    def nets_after(self, name: str) -> list[str]:
+        o = self.owner(name)
+        if o in self.target:
+            return self.target[o]
+        return self.state[o].nets
+
+    def members_of(self, net: str) -> list[str]:
+        """Services (namespace owners) on ``net`` after the plan so far."""
+        if self._net_members is None:
+            self._net_members = {}
+            for o in self.p.services:
+                if self.owner(o) == o:
+                    for n in self.nets_after(o):
+                        self._net_members.setdefault(n, []).append(o)
+        return list(self._net_members.get(net, []))
+
+    def join(self, name: str, net: str, why: str) -> bool:
+        o = self.owner(name)
+        if o not in self.target:
+            return False
+        if net not in self.target[o]:
+            self.target[o].append(net)
+            self.why[o].setdefault(net, why)
+            if o in self._dst_members:
+                self._dst_version += 1
+            if self._net_members is not None:
+                self._net_members.setdefault(net, []).append(o)
+        return True
+
+    def leave(self, name: str, net: str) -> None:
+        o = self.owner(name)
+        if o in self.target and net in self.target[o]:
+            self.target[o].remove(net)
+            self.why[o].pop(net, None)
+            if o in self._dst_members:
+                self._dst_version += 1
+            if self._net_members is not None and o in self._net_members.get(net, []):
+                self._net_members[net].remove(o)
+
+    def full_nets(self, o: str) -> list[str]:
+        """Networks the service is on in every file of the project."""
+        return [n for n in self.nets_after(o) if not self.partial(o, n)]
+
+    def partial(self, o: str, net: str) -> bool:
+        """Is this membership only in some of the project's files (see placement)?"""
+        return net in self.placement.get(o, {})
+
+    def new_definition(self, internal: bool) -> Any:
+        drivers = {
+            untag(d.get("driver"))
+            for n, d in self.declared.items()
+            if isinstance(d, dict) and not untag(d.get("external")) and d.get("driver") is not None
+        }
+        definition: dict[str, Any] = {}
+        if len(drivers) == 1:
+            definition["driver"] = next(iter(drivers))
+        if internal:
+            definition["internal"] = True
+        return definition or None
+
+    # dependencies -----------------------------------------------------------------------------
+    def reaches_any(self, owner: str, targets: set[str]) -> bool:
+        """Does a dependency (evidenced or assumed, either direction) join this namespace to one
+        of the ``targets`` (namespace owners)?"""
+        names = [m for t in targets for m in self.members(t)]
+        for m in self.members(owner):
+            if any(self.owner(d.dst) in targets for d in self.a.of(m)):
+                return True
+            for g in self.a.groups_by_src.get(m, []):
+                gs = self.dst_set(g)
+                if any(n in gs for n in names):
+                    return True
+        mine = set(self.members(owner))
+        for n in names:
+            if any(d.dst in mine for d in self.a.of(n)):
+                return True
+            for g in self.a.groups_by_src.get(n, []):
+                gs = self.dst_set(g)
+                if any(x in gs for x in mine):
+                    return True
+        return False
+
+    def dst_set(self, group) -> set[str]:
+        """The members of a group as a set, built once per distinct member tuple."""
+        got = self._dst_sets.get(id(group.dsts))
+        if got is None:
+            got = self._dst_sets[id(group.dsts)] = set(group.dsts)
+        return got
+
+    def linked(self, a: str, b: str) -> bool:
+        """Does a dependency join a and b (or anything sharing their network namespaces)?"""
+        return self.reaches_any(self.owner(a), {self.owner(b)})

@@ -1,0 +1,83 @@
+"""Declared networks that are flat under another name.
+
+Most stacks that declare networks declare one and put every service on it (``app-network``,
+``<project>-net``, a ``backend`` that holds the proxy and the databases alike), or only give the
+default network a name (``networks: {default: {name: shop}}``). A declared network carrying data
+stores together with services that do not use them is split with the smallest diff: the network
+keeps its name and its role as the front/application network, and only the data stores leave it,
+for the internal ``data`` network that their clients join.
+
+A data store stays where it is -- and the network is reported as ``flat-network`` with the reason
+-- when it pins a fixed address there (``ipv4_address``: services and configs refer to it), needs
+a way out (publishes ports, calls out of the stack), has a tier that is only a guess, or cannot be
+edited. A network with an explicit ``name:`` is one other projects may attach to: it is never made
+internal (its data stores leave it instead), and a data store alone there with no client in this
+project is left, since it may serve those other projects. Externally managed networks are never
+edited. A network whose members all use its data stores is not split: it is made internal instead
+(see :mod:`hardener.plan.internal`).
+"""
+
+from __future__ import annotations
+
+from hardener.plan.model import Finding
+from hardener.plan.state import pinned
+from hardener.show import names
+
+
+class Flat:
+    def flat_candidates(self) -> list[str]:
+        nets = [n for n in self.declared if not (n == "default" and self.default_is_plain())]
+        return [n for n in nets if not self.external(n) and not self.already_internal(n)]
+
+    def split_flat_networks(self) -> None:
+        for net in self.flat_candidates():
+            members = self.members_of(net)
+            stores = [o for o in members if self.is_store_owner(o)]
+            if not stores:
+                continue
+            others = [o for o in members if o not in stores]
+            fixed = self.fixed_name(net)
+            clients = [o for o in others if self.reaches_any(o, set(stores))]
+            if not fixed and len(clients) == len(others):
+                continue  # every member uses its data stores: a data network, made internal later
+            if fixed and not clients:
+                continue  # a data store alone on a network other projects attach to: it may serve them
+            movers, stuck = [], []
+            for s in stores:
+                why = self.cannot_leave(s, net)
+                (stuck if why else movers).append((s, why))
+            non_clients = [o for o in others if o not in clients]
+            what = (f"network {net} carries data stores {names(stores)} together with "
+                    f"{names(non_clients) if non_clients else 'services'} that do not use them"
+                    if non_clients else f"network {net} (name: {fixed}) carries data stores {names(stores)}")
+            if movers:
+                data = self.role_name("data")
+                for s, _ in movers:
+                    self.leave(s, net)
+                    self.join(s, data, f"data store, moved off {net}: {what.split(' carries')[0]} is flat")
+                    self.split[s] = net
+                self.plan.findings.append(Finding(
+                    "flat-network", None,
+                    f"{what}: {names([s for s, _ in movers])} moved to {data} (internal: true); "
+                    f"their clients join it" + (f"; {net} keeps its fixed name {fixed} for other projects" if fixed else ""),
+                    True))
+            for s, why in stuck:
+                self.plan.findings.append(Finding(
+                    "flat-network", s,
+                    f"{what}: data store {s} stays on {net}: {why}; moving it to an internal data network would "
+                    f"separate it from {names(non_clients) if non_clients else 'the other services'}",
+                    False))
+
+    def cannot_leave(self, store: str, net: str) -> str | None:
+        """Why a data store must stay on a flat network (None when it can move to the data network)."""
+        st = self.state[store]
+        if store not in self.target or not st.editable:
+            return f"its networks cannot be edited ({st.why_fixed or 'not editable'})"
+        pin = pinned(st, net)
+        if pin:
+            return f"it has a fixed address there ({pin}) that services and configs may refer to"
+        for m in self.members(store):
+            why = self.store_way_out(m)
+            if why:
+                return why
+        return None

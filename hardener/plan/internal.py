@@ -1,0 +1,155 @@
+"""Which networks become ``internal: true``, and which new networks are kept at all.
+
+Of the new networks only the data tier is ever internal: ``frontend`` and ``backend`` are ways
+out. A declared network carrying data stores is marked internal when no member loses anything: a
+member that needs a way out and has no other one first joins an egress network (``backend`` when
+free, else ``<network>-egress``); a member whose networks cannot be edited blocks it (reported).
+A network with an explicit ``name:`` (other projects attach to it) is never made internal, nor is
+an externally managed one. New networks that add nothing (one member that has another way out,
+or members that all share another network) are dropped, and when everything re-tiered ended up on
+one ordinary network the services simply stay on ``default``.
+"""
+
+from __future__ import annotations
+
+from hardener.plan.model import Finding, NetworkPlan
+
+
+class Internal:
+    def mark_internal(self) -> None:
+        created = {self.names["data"]} if "data" in self.names else set()
+        candidates: list[str] = []
+        for net in list(self.declared) + sorted(created):
+            if net == "default" or self.external(net) or self.already_internal(net) or net in candidates:
+                continue
+            members = self.members_of(net)
+            stores = [m for o in members for m in self.members(o) if self.is_data_store(m)]
+            if not stores:
+                continue
+            # A declared network whose data stores all need a way out anyway (they publish ports)
+            # would gain nothing from internal: leave it (the stores are reported).
+            if net not in created and all(
+                self.needs_way_out(o) for o in members if any(self.is_data_store(m) for m in self.members(o))
+            ):
+                continue
+            fixed = self.fixed_name(net)
+            if fixed and net not in created:
+                self.plan.findings.append(Finding(
+                    "data-egress", None,
+                    f"network {net} carries data stores {', '.join(sorted(stores)[:5])} but is not made internal: its "
+                    f"fixed name {fixed} lets other projects attach to it, and internal would change it under them",
+                    False))
+                continue
+            candidates.append(net)
+        internal = set(candidates)
+        changed = True
+        while changed:  # a member that cannot be given another way out blocks the network
+            changed = False
+            for net in sorted(internal):
+                for o in self.members_of(net):
+                    if not self.needs_way_out(o) or self.has_way_out(o, internal, net):
+                        continue
+                    if o not in self.target:
+                        internal.discard(net)
+                        self.plan.findings.append(Finding(
+                            "data-egress", None,
+                            f"network {net} carries data stores but cannot be made internal: {o} needs a way out "
+                            f"and its networks cannot be edited ({self.state[o].why_fixed or 'not editable'})",
+                            False))
+                        changed = True
+                        break
+        self.internal_pending = internal
+        for net in candidates:
+            if net not in internal:
+                continue
+            for o in self.members_of(net):
+                if self.needs_way_out(o) and not self.has_way_out(o, internal, net):
+                    self.join(o, self.egress_name(net), f"its way out once {net} is internal")
+        self.simplify(internal)
+        for name in sorted(set(self.names.values()), key=lambda n: (self.rank(n), n)):
+            self.plan.networks[name] = NetworkPlan(
+                name, create=True, definition=self.new_definition(internal=name in internal),
+                reason="new tier network")
+        for net in candidates:
+            if net in internal and net in self.declared and net not in self.plan.networks:
+                self.plan.networks[net] = NetworkPlan(
+                    net, set_internal=True,
+                    reason="carries data stores; every member that needs a way out has another network")
+        self.internal = {n for n in internal if n in self.declared or n in self.names.values()}
+        self.internal |= {n for n in self.declared if self.already_internal(n)}
+
+    def simplify(self, internal: set[str]) -> None:
+        """Drop new networks that add nothing, then fall back to ``default`` if nothing is left
+        that separates anyone."""
+        order = ["front"] + sorted(r for r in self.names if r.startswith("egress:")) + ["back", "data"]
+        for role in order:
+            name = self.names.get(role)
+            if name is None:
+                continue
+            members = set(self.members_of(name))
+            if not members or self.redundant(name, members, internal):
+                for o in sorted(members):
+                    self.leave(o, name)
+                for r in [r for r, n in self.names.items() if n == name]:
+                    del self.names[r]
+        # Everything re-tiered ended up together on one ordinary network: that is what default
+        # already is, so leave those services there rather than rename their network.
+        created = set(self.names.values())
+        if created and not (created & internal) and self.movable:
+            sets = {tuple(self.target[o]) for o in self.movable}
+            if len(sets) == 1 and len(next(iter(sets))) == 1 and next(iter(sets))[0] in created:
+                if all(set(self.members_of(n)) <= self.movable for n in created):
+                    for o in self.movable:
+                        self.target[o] = ["default"] if self.state[o].mode != "nets" else list(self.state[o].nets)
+                        self.why[o] = {"default": "the project's own network: nothing to separate"}
+                    self.names.clear()
+                    self._net_members = None
+
+    def redundant(self, name: str, members: set[str], internal: set[str]) -> bool:
+        """Does every member of ``name`` keep what it gives without it? True when one other
+        network holds them all (so it connects nobody new) -- or when only one service is on it
+        -- and each member that needs a way out has another one."""
+        def others(o: str) -> list[str]:
+            # memberships that hold in every file of the project
+            return [n for n in self.nets_after(o) if n != name and not n.startswith("<") and not self.partial(o, n)]
+
+        def way_out_elsewhere(o: str) -> bool:
+            return not self.needs_way_out(o) or any(
+                n not in internal and not self.already_internal(n) for n in others(o)
+            )
+
+        if any(self.partial(o, name) for o in members) or not all(way_out_elsewhere(o) for o in members):
+            return False
+        ordered = sorted(members)
+        if len(ordered) == 1:
+            return bool(others(ordered[0]))
+        for other in others(ordered[0]):
+            if all(other in others(o) for o in ordered):
+                return True
+        return False
+
+    def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:
+        for n in self.nets_after(owner):
+            if n == net or n in internal or n.startswith("<") or self.already_internal(n):
+                continue
+            return True
+        return False
+
+    def egress_name(self, net: str) -> str:
+        """The network that gives members of ``net`` their way out once ``net`` is internal: an
+        existing new network when everyone on it is on ``net`` already (joining it connects
+        nobody new), otherwise ``backend`` when free, otherwise ``<net>-egress``."""
+        key = f"egress:{net}"
+        if key in self.names:
+            return self.names[key]
+        on_net = set(self.members_of(net))
+        for role in ["back"] + sorted(r for r in self.names if r.startswith("egress:")):
+            name = self.names.get(role)
+            if name and name != net and name not in self.internal_pending and set(self.members_of(name)) <= on_net:
+                self.names[key] = name
+                return name
+        if "back" not in self.names and "backend" not in self.used_names:
+            name = self.role_name("back")
+            self.names[key] = name
+            return name
+        return self.net_name(key, f"{net}-egress")

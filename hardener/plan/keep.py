@@ -1,0 +1,147 @@
+"""Every dependency that shared a network before shares one afterwards.
+
+For each dependency (strongest evidence first, so that each join is explained by its best
+reason) whose two sides no longer share a network:
+
+1. a data store on the internal data network: the other side joins it;
+2. both sides re-tiered: both join the network of their shared role (data, frontend, backend);
+3. one side keeps its networks: the other joins a network they shared before;
+4. neither side can move: a ``dependency-cut`` finding names the pair (nothing is cut silently).
+
+Groups ("reaches every data store") are kept through one representative member per distinct
+network situation. Traefik's ``traefik.docker.network`` label stays true, and a service that
+others ``extends`` shares its networks with them (Compose merges them).
+"""
+
+from __future__ import annotations
+
+from hardener.evidence.model import KIND_ORDER
+from hardener.plan.model import Finding
+
+
+class Keep:
+    def shared_role(self, a: str, b: str) -> str:
+        ta = {self.tiers[m].tier for m in self.members(a)}
+        tb = {self.tiers[m].tier for m in self.members(b)}
+        if "data" in ta or "data" in tb:
+            return "data"
+        if "edge" in ta or "edge" in tb:
+            return "front"
+        return "back"
+
+    def keep_dependencies(self) -> None:
+        deps = sorted(self.a.deps.values(), key=lambda dep: (KIND_ORDER.index(dep.kind), dep.src, dep.dst))
+        for dep in deps:
+            self.keep(dep.src, dep.dst, dep.evidence[0], dep.alias_network)
+        # A group is kept by checking one member per distinct network situation: members on the
+        # same networks are kept together. The representatives of a member set are cached (many
+        # services share one set of data stores) until a member of some set changes networks.
+        self._dst_members = {self.owner(d) for g in self.a.groups for d in g.dsts}
+        cache: dict[int, tuple[int, list[str]]] = {}
+        for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
+            hit = cache.get(id(group.dsts))
+            if hit is None or hit[0] != self._dst_version:
+                seen: set[tuple] = set()
+                reps: list[str] = []
+                for dst in group.dsts:
+                    b = self.owner(dst)
+                    key = (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
+                    if key not in seen:
+                        seen.add(key)
+                        reps.append(dst)
+                cache[id(group.dsts)] = (self._dst_version, reps)
+            else:
+                reps = hit[1]
+            for dst in reps:
+                if dst != group.src:
+                    self.keep(group.src, dst, group.evidence)
+                elif len(group.dsts) > 1:
+                    # the representative is the source itself: check another member in its place
+                    other = next((d for d in group.dsts if d != group.src and self.nets_after(self.owner(d)) == self.nets_after(self.owner(dst))), None)
+                    if other:
+                        self.keep(group.src, other, group.evidence)
+
+    def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
+        """Make sure ``src`` still reaches ``dst`` if it reached it before."""
+        a, b = self.owner(src), self.owner(dst)
+        if a == b or self.state[a].mode in ("none", "other") or self.state[b].mode in ("none", "other"):
+            return
+        if self.state[a].mode == "host" and a not in self.removed_host:
+            return
+        if self.state[b].mode == "host" and b not in self.removed_host:
+            return
+        if not self.connected_before(src, dst) and not (a in self.movable and b in self.movable):
+            return  # never connect what was apart, unless both are being re-tiered anyway
+        if not set(self.full_nets(a)).isdisjoint(self.full_nets(b)):
+            return
+        why = (f"reaches {dst}" if a == src else f"{src} in its network namespace reaches {dst}") + f": {evidence}"
+        why_b = (f"reached by {src}" if b == dst else f"{dst} in its network namespace is reached by {src}") + f": {evidence}"
+        data = self.names.get("data")
+        if data and alias_network in (None, data):
+            for store, other, reason in ((b, a, why), (a, b, why_b)):
+                if data in self.full_nets(store) and self.is_store_owner(store) and self.join(other, data, reason):
+                    return
+        if a in self.movable and b in self.movable:
+            net = self.role_name(self.shared_role(a, b))
+            self.join(a, net, why)
+            self.join(b, net, why_b)
+            return
+        # One side keeps its networks: the other joins a network they shared before -- the side
+        # being re-tiered moves first, so that a data store is not pulled onto an app's network.
+        sides = [(a, b, why), (b, a, why_b)]
+        sides.sort(key=lambda side: side[0] not in self.movable)
+        for mover, fixed, reason in sides:
+            if mover not in self.target:
+                continue
+            before_mover = self.nets_before(mover)
+            shared = [n for n in self.state[fixed].nets if n in before_mover or "<host>" in before_mover]
+            shared = [n for n in shared if n in self.nets_after(fixed)]
+            candidates = shared or [n for n in self.nets_after(fixed) if not n.startswith("<")]
+            if alias_network in candidates and fixed == b:  # the hostname used only resolves there
+                candidates = [alias_network]
+            if candidates:
+                pick = next((n for n in candidates if not self.external(n)), candidates[0])
+                self.join(mover, pick, reason)
+                return
+        self.plan.findings.append(Finding(
+            "dependency-cut", src,
+            f"{src} reaches {dst} ({evidence}) but neither side's networks can be edited to keep them together",
+            False))
+
+    def keep_traefik_networks(self) -> None:
+        proxies = [n for n, t in self.tiers.items() if "proxy-discovery" in t.flags]
+        for name, label in sorted(self.a.traefik_network.items()):
+            net = self.resolve_network(label)
+            if net is None:
+                continue
+            o = self.owner(name)
+            if net in self.nets_before(o) and o in self.target and net not in self.target[o]:
+                self.join(o, net, f"label traefik.docker.network={label}")
+            for p in proxies:
+                if net in self.nets_before(p) and p in self.target and net not in self.target[self.owner(p)]:
+                    self.join(p, net, f"traefik.docker.network={label} of {name}")
+
+    def keep_extends(self) -> None:
+        """Compose merges an extending service's networks with its base's: every network the
+        base is planned on must be planned for each service that extends it too."""
+        for name, svc in self.p.services.items():
+            if name not in self.target:
+                continue
+            for e in svc.extended_by:
+                o = self.owner(e)
+                if o not in self.target:
+                    continue
+                for net in self.target[name]:
+                    if net not in self.target[o]:
+                        self.join(o, net, f"inherited from {name} through extends")
+
+    def resolve_network(self, label: str) -> str | None:
+        for key, d in self.declared.items():
+            if label == key or (isinstance(d, dict) and d.get("name") == label):
+                return key
+        if label == "default" or label.endswith("_default"):
+            return "default"
+        for key in self.declared:
+            if label.endswith("_" + key):
+                return key
+        return None

@@ -1,0 +1,105 @@
+"""The plan as data: for each service it changes, the final value of ``networks``,
+``network_mode`` and ``ports``; for the top-level ``networks``, the definitions to create and
+the networks to mark ``internal: true``; and the findings. The editor realises it in the files
+and the verifier checks the files say exactly this afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hardener.classify import Tier
+from hardener.compose import Project, untag
+from hardener.evidence import Analysis
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+
+NETWORK_KEYS = ("networks", "network_mode", "ports")
+
+
+@dataclass
+class Finding:
+    rule: str
+    service: str | None
+    message: str
+    fixed: bool
+
+    @property
+    def note(self) -> bool:
+        """Informational (the rule's severity is "note"): it does not fail the run."""
+        from hardener.rules import get
+
+        return get(self.rule).severity == "note"
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "service": self.service, "message": self.message, "fixed": self.fixed}
+
+
+@dataclass
+class ServicePlan:
+    name: str
+    tier: Tier
+    before: dict[str, Any]  # current effective values of NETWORK_KEYS (ABSENT when unset)
+    after: dict[str, Any]  # planned values
+    why: dict[str, str] = field(default_factory=dict)  # network -> why the service is on it
+    ports_why: str | None = None  # why ports are published (leaving host mode)
+    placement: dict[str, str] = field(default_factory=dict)  # network -> key whose file should list it
+
+    @property
+    def changed_keys(self) -> list[str]:
+        return [k for k in NETWORK_KEYS if not same(self.before.get(k, ABSENT), self.after.get(k, ABSENT))]
+
+
+@dataclass
+class NetworkPlan:
+    name: str
+    create: bool = False
+    definition: Any = None  # for created networks
+    set_internal: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Plan:
+    project: Project
+    analysis: Analysis
+    services: dict[str, ServicePlan] = field(default_factory=dict)
+    networks: dict[str, NetworkPlan] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    assumed: dict[str, str] = field(default_factory=dict)  # service -> reach kept on no evidence, and why
+
+    @property
+    def changed(self) -> bool:
+        return any(sp.changed_keys for sp in self.services.values()) or bool(self.networks)
+
+    def changed_services(self) -> list[ServicePlan]:
+        return [sp for sp in self.services.values() if sp.changed_keys]
+
+    def final_networks(self) -> dict[str, Any]:
+        """The top-level ``networks`` mapping the project should have afterwards."""
+        out = {k: v for k, v in self.project.networks.items()}
+        for name, np_ in self.networks.items():
+            if np_.create:
+                out[name] = np_.definition
+            elif np_.set_internal:
+                cur = untag(out.get(name))
+                merged = dict(cur) if isinstance(cur, dict) else {}
+                merged["internal"] = True
+                out[name] = merged
+        return out
+
+
+def same(a: Any, b: Any) -> bool:
+    if a is ABSENT or b is ABSENT:
+        return a is b
+    return a == b

@@ -1,0 +1,92 @@
+"""The planner: the steps in order, and the final value of every service's network keys."""
+
+from __future__ import annotations
+
+from hardener.compose import untag
+from hardener.plan.core import Core
+from hardener.plan.flat import Flat
+from hardener.plan.hostmode import HostMode
+from hardener.plan.internal import Internal
+from hardener.plan.keep import Keep
+from hardener.plan.model import ABSENT, NETWORK_KEYS, Finding, Plan, ServicePlan
+from hardener.plan.reports import Reports
+from hardener.plan.tiers import Tiers
+
+
+class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Reports):
+    def run(self) -> Plan:
+        self.host_mode()
+        self.assign_host_ports()
+        self.choose_movable()
+        self.assign_tiers()
+        self.split_flat_networks()
+        self.keep_dependencies()
+        self.keep_traefik_networks()
+        self.keep_extends()
+        self.mark_internal()
+        self.keep_extends()
+        self.report_routing()
+        self.report_sharing()
+        self.build_service_plans()
+        self.plan.assumed = {
+            s: why for s, why in sorted(self.a.assumed.items())
+            if self.owner(s) in self.target and self.changed_reach(s)
+        }
+        return self.plan
+
+    def changed_reach(self, name: str) -> bool:
+        """Was the service's network placement decided by this plan (so the kept reach matters)?"""
+        o = self.owner(name)
+        return o in self.movable or self.target.get(o) != self.state[o].nets or any(
+            self.split.get(x) for x in self.split)
+
+    def build_service_plans(self) -> None:
+        order = {n: i for i, n in enumerate(self.p.services)}
+        for name in sorted(self.movable, key=order.__getitem__):
+            kept = [n for n in self.target[name] if n in self.state[name].nets]
+            new = sorted((n for n in self.target[name] if n not in kept), key=lambda n: (self.rank(n), n))
+            self.target[name] = kept + new
+        for name, svc in self.p.services.items():
+            data = svc.data
+            before = {k: (untag(data[k]) if k in data else ABSENT) for k in NETWORK_KEYS}
+            after = dict(before)
+            st = self.state[name]
+            if name in self.target:
+                final = self.target[name]
+                if final == ["default"] and st.mode != "nets":
+                    after["networks"] = ABSENT
+                elif st.mode == "nets" and final == st.nets:
+                    pass
+                elif st.mode == "nets" and st.form == "dict":
+                    cur = untag(data.get("networks")) or {}
+                    after["networks"] = {
+                        **{k: v for k, v in cur.items() if str(k) in final},
+                        **{n: None for n in final if n not in {str(k) for k in cur}},
+                    }
+                elif st.mode == "nets":
+                    # items as written (an interpolated "${NET:-back}" stays as it is)
+                    kept = [raw for raw, res in zip(st.raw, st.nets) if res in final]
+                    kept_names = {res for res in st.nets if res in final}
+                    after["networks"] = kept + [n for n in final if n not in kept_names]
+                else:
+                    after["networks"] = list(final) if final else ABSENT
+                if st.mode in ("bridge", "host") and name in self.target:
+                    after["network_mode"] = ABSENT
+            if name in self.host_ports:
+                after["ports"] = self.host_ports[name]
+            sp = ServicePlan(name, self.tiers[name], before, after, self.why[name], self.ports_why.get(name),
+                             self.placement.get(name, {}))
+            if sp.changed_keys:
+                if st.mode == "bridge":
+                    self.plan.findings.append(Finding(
+                        "legacy-bridge", name, "network_mode: bridge (Docker's legacy default bridge) replaced", True))
+                elif name in self.movable and (st.mode == "default" or (st.mode == "nets" and "default" in st.nets)):
+                    self.plan.findings.append(Finding(
+                        "flat-network", name, "moved from the flat default network to tier networks", True))
+            self.plan.services[name] = sp
+        self.report_traefik_ambiguity()
+        self.write_out_merged_defaults()
+        for net, np_ in self.plan.networks.items():
+            if np_.set_internal:
+                self.plan.findings.append(Finding(
+                    "data-egress", None, f"network {net} marked internal: true ({np_.reason})", True))

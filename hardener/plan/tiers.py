@@ -1,0 +1,100 @@
+"""Tier networks for services that have no networks of their own to keep: those on the implicit
+``default`` network, on Docker's legacy bridge (``network_mode: bridge``), or leaving
+``network_mode: host``.
+
+Each joins the networks of its tier: ``frontend`` (edge services), ``backend`` (application
+services: their way out) and ``data`` (data stores, internal); dependencies then add the networks
+that keep every connection (:mod:`hardener.plan.keep`). A tier that is a guess never confines a
+service: a guessed edge also keeps the application network, a guessed data store keeps a way out.
+The split is made only when it protects a data store the image table knows: a stack of proxies and
+applications alone stays as it is.
+"""
+
+from __future__ import annotations
+
+from hardener.compose import find_key
+
+
+class Tiers:
+    def choose_movable(self) -> None:
+        from hardener.plan.model import Finding
+
+        for name, st in self.state.items():
+            if st.mode == "bridge" and not st.editable:
+                self.plan.findings.append(Finding(
+                    "legacy-bridge", name, f"network_mode: bridge (Docker's legacy bridge) not replaced: {st.why_fixed}", False))
+        plain_default = self.default_is_plain()
+        for name, st in self.state.items():
+            if self.owner(name) != name:
+                continue
+            if name in self.removed_host or (st.mode == "bridge" and st.editable):
+                self.movable.add(name)
+                self.target[name] = []
+            elif st.mode == "default" and st.editable:
+                if plain_default:
+                    self.movable.add(name)
+                    self.target[name] = []
+                else:
+                    self.target[name] = ["default"]  # a declared default: it stays, networks may be added
+            elif st.mode == "nets" and st.editable:
+                keep = list(st.nets)
+                if plain_default and "default" in keep and "default" not in st.attrs:
+                    keep.remove("default")
+                    self.movable.add(name)
+                self.target[name] = keep
+
+    def tier_nets_for(self, owner: str) -> list[tuple[str, str]]:
+        """(role, why) tier networks a movable service (with its namespace members) joins."""
+        out: list[tuple[str, str]] = []
+        for m in self.members(owner):
+            t = self.tiers[m]
+            who = "" if m == owner else f" of {m} in its network namespace"
+            if t.tier == "edge":
+                out.append(("front", f"edge{who}"))
+                if t.guessed:
+                    out.append(("back", f"its tier is a guess ({t.evidence}){who}: it keeps the application network"))
+            elif t.tier == "app":
+                out.append(("back", f"app service{who}: its way out"))
+            else:
+                out.append(("data", f"data store{who}"))
+                why = self.store_way_out(m)
+                if why:
+                    out.append(("back", f"{why}{who}"))
+        return out
+
+    def separates(self) -> bool:
+        """Would tier networks protect a data store the image table knows -- one being re-tiered,
+        or one a re-tiered service reaches (on default, it would pull the store onto default)?"""
+        known = {self.owner(n) for n, t in self.tiers.items() if t.tier == "data" and not t.guessed}
+        if not known:
+            return False
+        if known & self.movable:
+            return True
+        return any(self.reaches_any(o, known) for o in self.movable)
+
+    def assign_tiers(self) -> None:
+        if not self.movable:
+            return
+        if not self.separates():
+            for o in self.movable:
+                st = self.state[o]
+                if st.mode == "nets":
+                    self.target[o] = list(st.nets)  # unchanged
+                else:
+                    self.target[o] = ["default"]
+                    if st.mode in ("bridge", "host"):
+                        self.why[o]["default"] = "the project's own network: name resolution, no data store to separate"
+            self.movable.clear()
+            return
+        order = {n: i for i, n in enumerate(self.p.services)}
+        for o in sorted(self.movable, key=order.__getitem__):
+            for role, why in self.tier_nets_for(o):
+                self.join(o, self.role_name(role), why)
+                if why.startswith("publishes ports") and self.ports_only_in_later_file(o):
+                    # goes with the ports, into the file that publishes them (e.g. a dev override)
+                    self.placement.setdefault(o, {})[self.role_name(role)] = "ports"
+
+    def ports_only_in_later_file(self, name: str) -> bool:
+        defs = self.p.services[name].defs
+        holders = [d for d in defs if find_key(d.node, "ports") is not None]
+        return bool(holders) and defs[0] not in holders
