@@ -57,6 +57,7 @@ class Core:
         self.internal_pending: set[str] = set()
         self.placement: dict[str, dict[str, str]] = {}  # service -> network -> key it depends on
         self.split: dict[str, str] = {}  # data store -> the flat network it was moved off
+        self.store_roles: dict[str, str] = {}  # data store (owner) -> its data network role
         self._dst_sets: dict[int, set[str]] = {}
 
     # names ----------------------------------------------------------------------------------
@@ -72,11 +73,80 @@ class Core:
         return self.names[role]
 
     def role_name(self, role: str) -> str:
+        if role.startswith("data:"):
+            return self.net_name(role, f"{DATA}-{role[5:]}")
         return self.net_name(role, {"front": FRONT, "back": BACK, "data": DATA}[role])
 
     def rank(self, net: str) -> int:
         order = [self.names.get(r) for r in ("front", "back", "data")]
-        return order.index(net) if net in order else 3
+        if net in order:
+            return order.index(net)
+        return 2 if any(r.startswith("data:") and n == net for r, n in self.names.items()) else 3
+
+    def data_roles(self) -> list[str]:
+        """The roles of the data networks created so far."""
+        return [r for r in self.names if r == "data" or r.startswith("data:")]
+
+    def data_role(self, owner: str) -> str:
+        """The data network role of a data store (see :meth:`group_stores`)."""
+        return self.store_roles.get(owner, "data")
+
+    def store_net(self, owner: str) -> str | None:
+        """The data network a data store sits on in the plan, if any."""
+        nets = self.full_nets(owner)
+        for role in self.data_roles():
+            if self.names[role] in nets:
+                return self.names[role]
+        return None
+
+    def group_stores(self, stores: list[str]) -> None:
+        """Data stores that serve the same clients share one internal data network; stores with
+        different clients get one each (``data-<first store>``), so that a client of the cache
+        does not reach the database. One group keeps the plain name ``data``.
+
+        Clients are counted through dependencies in either direction and through groups (one
+        application assumed to reach every data store reaches all of them alike); a group counts
+        by its member tuple, so that N assumed clients of M stores cost N + M."""
+        store_set = set(stores)
+        direct: dict[str, set[str]] = {s: set() for s in stores}
+        for dep in self.a.deps.values():
+            a, b = self.owner(dep.src), self.owner(dep.dst)
+            if a == b:
+                continue
+            if b in store_set:
+                direct[b].add(a)
+            if a in store_set:
+                direct[a].add(b)
+        tuple_srcs: dict[int, set[str]] = {}
+        tuple_stores: dict[int, list[str]] = {}
+        for g in self.a.groups:
+            key = id(g.dsts)
+            if key not in tuple_stores:
+                tuple_stores[key] = [o for o in dict.fromkeys(self.owner(d) for d in g.dsts) if o in store_set]
+            tuple_srcs.setdefault(key, set()).add(self.owner(g.src))
+            if self.owner(g.src) in store_set:  # a store reaching a set (an admin store? rare): its own clients
+                direct[self.owner(g.src)].update(self.owner(d) for d in g.dsts)
+        in_tuples: dict[str, list[int]] = {s: [] for s in stores}
+        for key, members in tuple_stores.items():
+            if tuple_srcs.get(key):
+                for s in members:
+                    in_tuples[s].append(key)
+        signature: dict[str, tuple] = {}
+        for s in stores:
+            covered = set().union(*(tuple_srcs[k] for k in in_tuples[s])) if in_tuples[s] else set()
+            own = frozenset(c for c in direct[s] if c not in covered and c != s)
+            signature[s] = (own, frozenset(in_tuples[s]))
+        groups: dict[tuple, list[str]] = {}
+        for s in stores:
+            groups.setdefault(signature[s], []).append(s)
+        if len(groups) <= 1:
+            self.store_roles = {s: "data" for s in stores}
+            return
+        self.store_roles = {}
+        for members in groups.values():
+            role = f"data:{members[0]}"
+            for s in members:
+                self.store_roles[s] = role
 
     # services ---------------------------------------------------------------------------------
     def owner(self, name: str) -> str:

@@ -29,7 +29,10 @@ class Flat:
         nets = [n for n in self.declared if not (n == "default" and self.default_is_plain())]
         return [n for n in nets if not self.external(n) and not self.already_internal(n)]
 
-    def split_flat_networks(self) -> None:
+    def plan_flat_splits(self) -> None:
+        """Decide which data stores leave which flat networks (applied by :meth:`apply_flat_splits`,
+        once the data networks are known)."""
+        self.split_plan: list[tuple[str, str, str]] = []  # (store, network, why)
         for net in self.flat_candidates():
             members = self.members_of(net)
             stores = [o for o in members if self.is_store_owner(o)]
@@ -51,14 +54,12 @@ class Flat:
                     f"{names(non_clients) if non_clients else 'services'} that do not use them"
                     if non_clients else f"network {net} (name: {fixed}) carries data stores {names(stores)}")
             if movers:
-                data = self.role_name("data")
                 for s, _ in movers:
-                    self.leave(s, net)
-                    self.join(s, data, f"data store, moved off {net}: {what.split(' carries')[0]} is flat")
+                    self.split_plan.append((s, net, f"data store, moved off {net}: {what.split(' carries')[0]} is flat"))
                     self.split[s] = net
                 self.plan.findings.append(Finding(
                     "flat-network", None,
-                    f"{what}: {names([s for s, _ in movers])} moved to {data} (internal: true); "
+                    f"{what}: {names([s for s, _ in movers])} moved to an internal data network; "
                     f"their clients join it" + (f"; {net} keeps its fixed name {fixed} for other projects" if fixed else ""),
                     True))
             for s, why in stuck:
@@ -67,6 +68,11 @@ class Flat:
                     f"{what}: data store {s} stays on {net}: {why}; moving it to an internal data network would "
                     f"separate it from {names(non_clients) if non_clients else 'the other services'}",
                     False))
+
+    def apply_flat_splits(self) -> None:
+        for s, net, why in self.split_plan:
+            self.leave(s, net)
+            self.join(s, self.role_name(self.data_role(s)), why)
 
     def cannot_leave(self, store: str, net: str) -> str | None:
         """Why a data store must stay on a flat network (None when it can move to the data network)."""

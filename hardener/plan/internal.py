@@ -17,7 +17,7 @@ from hardener.plan.model import Finding, NetworkPlan
 
 class Internal:
     def mark_internal(self) -> None:
-        created = {self.names["data"]} if "data" in self.names else set()
+        created = {self.names[r] for r in self.data_roles()}
         candidates: list[str] = []
         for net in list(self.declared) + sorted(created):
             if net == "default" or self.external(net) or self.already_internal(net) or net in candidates:
@@ -81,7 +81,7 @@ class Internal:
     def simplify(self, internal: set[str]) -> None:
         """Drop new networks that add nothing, then fall back to ``default`` if nothing is left
         that separates anyone."""
-        order = ["front"] + sorted(r for r in self.names if r.startswith("egress:")) + ["back", "data"]
+        order = ["front"] + sorted(r for r in self.names if r.startswith("egress:")) + ["back"] + sorted(self.data_roles())
         for role in order:
             name = self.names.get(role)
             if name is None:

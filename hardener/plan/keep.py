@@ -23,8 +23,10 @@ class Keep:
     def shared_role(self, a: str, b: str) -> str:
         ta = {self.tiers[m].tier for m in self.members(a)}
         tb = {self.tiers[m].tier for m in self.members(b)}
-        if "data" in ta or "data" in tb:
-            return "data"
+        if "data" in tb:
+            return self.data_role(b)
+        if "data" in ta:
+            return self.data_role(a)
         if "edge" in ta or "edge" in tb:
             return "front"
         return "back"
@@ -76,11 +78,10 @@ class Keep:
             return
         why = (f"reaches {dst}" if a == src else f"{src} in its network namespace reaches {dst}") + f": {evidence}"
         why_b = (f"reached by {src}" if b == dst else f"{dst} in its network namespace is reached by {src}") + f": {evidence}"
-        data = self.names.get("data")
-        if data and alias_network in (None, data):
-            for store, other, reason in ((b, a, why), (a, b, why_b)):
-                if data in self.full_nets(store) and self.is_store_owner(store) and self.join(other, data, reason):
-                    return
+        for store, other, reason in ((b, a, why), (a, b, why_b)):
+            data = self.store_net(store) if self.is_store_owner(store) else None
+            if data and alias_network in (None, data) and self.join(other, data, reason):
+                return
         if a in self.movable and b in self.movable:
             net = self.role_name(self.shared_role(a, b))
             self.join(a, net, why)

@@ -56,7 +56,7 @@ class Tiers:
             elif t.tier == "app":
                 out.append(("back", f"app service{who}: its way out"))
             else:
-                out.append(("data", f"data store{who}"))
+                out.append((self.data_role(owner), f"data store{who}"))
                 why = self.store_way_out(m)
                 if why:
                     out.append(("back", f"{why}{who}"))
@@ -72,20 +72,21 @@ class Tiers:
             return True
         return any(self.reaches_any(o, known) for o in self.movable)
 
+    def decide_tiers(self) -> None:
+        """Leave the re-tierable services on default when tiering would protect nothing."""
+        if not self.movable or self.separates():
+            return
+        for o in self.movable:
+            st = self.state[o]
+            if st.mode == "nets":
+                self.target[o] = list(st.nets)  # unchanged
+            else:
+                self.target[o] = ["default"]
+                if st.mode in ("bridge", "host"):
+                    self.why[o]["default"] = "the project's own network: name resolution, no data store to separate"
+        self.movable.clear()
+
     def assign_tiers(self) -> None:
-        if not self.movable:
-            return
-        if not self.separates():
-            for o in self.movable:
-                st = self.state[o]
-                if st.mode == "nets":
-                    self.target[o] = list(st.nets)  # unchanged
-                else:
-                    self.target[o] = ["default"]
-                    if st.mode in ("bridge", "host"):
-                        self.why[o]["default"] = "the project's own network: name resolution, no data store to separate"
-            self.movable.clear()
-            return
         order = {n: i for i, n in enumerate(self.p.services)}
         for o in sorted(self.movable, key=order.__getitem__):
             for role, why in self.tier_nets_for(o):
