@@ -12,6 +12,9 @@ A label file (``tests/labels/<name>.yaml``) says::
       - {service: backend, why: "..."}
     host:                                # services that need network_mode: host
       - {service: agent, why: "..."}
+    create:                              # optional: files the stack needs that its source does not
+      .env: "KEY=value\n"                 # keep (an env file made from the project's example), written
+                                         # into the scratch copy before anything runs
 
 The judge works from Docker Compose's own normalised model (``docker-compose config --format
 json``) before and after ``compose-harden --write``, never from the tool's report. Run it on any
@@ -41,6 +44,7 @@ def load_label(path: str) -> dict:
     label["name"] = os.path.splitext(os.path.basename(path))[0]
     for key in ("connections", "egress", "host", "data_stores"):
         label[key] = label.get(key) or []
+    label["create"] = label.get("create") or {}
     return label
 
 
@@ -135,6 +139,16 @@ def judge(label: dict, root: str, cli: list[str]) -> Judgement:
     with tempfile.TemporaryDirectory() as tmp:
         work = os.path.join(tmp, "stack")
         shutil.copytree(src, work, symlinks=True)
+        for dirpath, dirnames, filenames in os.walk(work):  # the corpus is read-only
+            for n in dirnames + filenames:
+                p = os.path.join(dirpath, n)
+                if not os.path.islink(p):
+                    os.chmod(p, os.stat(p).st_mode | 0o200)
+        for rel_path, content in label["create"].items():
+            path = os.path.join(work, rel_path)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(content)
         files = label["files"]
         project_dir = os.path.join(work, os.path.dirname(files[0]))
         rel = [os.path.relpath(os.path.join(work, f), project_dir) for f in files]

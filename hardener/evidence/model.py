@@ -47,8 +47,13 @@ class Dependency:
     src: str
     dst: str
     evidence: list[str] = field(default_factory=list)
-    kind: str = "declared"
+    kind: str = "declared"  # the strongest kind of evidence (see KIND_ORDER)
     alias_network: str | None = None  # reached through an alias that only resolves on this network
+    by_kind: dict[str, str] = field(default_factory=dict)  # kind of evidence -> its first evidence
+
+    @property
+    def kinds(self) -> set[str]:
+        return set(self.by_kind)
 
     @property
     def confidence(self) -> str:
@@ -99,9 +104,10 @@ class Analysis:
             return
         dep = self.deps.get((src, dst))
         if dep is None:
-            dep = self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind)
+            dep = self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind, by_kind={kind: evidence})
             self.by_src.setdefault(src, []).append(dep)
         elif evidence not in dep.evidence:
+            dep.by_kind.setdefault(kind, evidence)
             dep.evidence.append(evidence)
             if KIND_ORDER.index(kind) < KIND_ORDER.index(dep.kind):
                 dep.kind = kind

@@ -7,7 +7,12 @@ connection only on evidence that it is not needed.
 * A service whose needs are unknown keeps its reach to the data stores: an application image the
   tool does not know, a service built from source that could not be read whole, and any service
   whose tier is a guess -- unless it shows evidence of which data stores it uses (then its
-  evidence decides).
+  evidence decides). A guessed edge service (it publishes 80/443, or its name says proxy) that
+  shows evidence of what it reaches is a proxy whose routing is unknown, not an application.
+
+* An image that connects to services configured at run time (workflow engines, BI tools,
+  monitors: the image table's ``integrations`` flag) keeps its reach to the data stores whatever
+  the file shows: n8n's credentials live in its own database.
 
 Known needs: data stores from the image table, application images from the image table (their
 evidence is their configuration), and services built from source that was read whole.
@@ -32,7 +37,14 @@ def collect(project: Project, a: Analysis, unread_source: dict[str, str]) -> Non
             why = f"routing unknown: {routing.why}"
             a.assumed[name] = why
             a.add_group(name, routable, f"{why}: keeps its reach to the services it could route to", "assumed")
+        if "integrations" in t.flags and data_stores:
+            why = f"{t.info.key if t.info else name} connects to services configured at run time"
+            a.assumed[name] = why
+            a.add_group(name, data_stores, f"{why}: whatever the file shows", "assumed")
+            continue
         unknown = _unknown_needs(project, a, name, unread_source)
+        if unknown and t.tier == "edge" and t.guessed and a.evidenced(name):
+            unknown = None  # a guessed edge that shows what it reaches is a proxy whose routing is unknown
         if unknown and data_stores and not any(tiers[d].tier == "data" for d in a.evidenced(name)):
             a.assumed.setdefault(name, unknown)
             a.add_group(name, data_stores, f"{unknown}: no evidence either way", "assumed")

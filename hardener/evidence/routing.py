@@ -12,6 +12,8 @@ to (:mod:`hardener.evidence.needs`).
 
 from __future__ import annotations
 
+import re
+
 from hardener.classify import service_options
 from hardener.compose import Project, as_mapping, command_texts
 from hardener.evidence.model import Analysis, Routing
@@ -22,6 +24,7 @@ from hardener.scan import ConfigText
 _DISCOVERY_ONLY = frozenset({
     "caddy-docker-proxy", "caddy-gen", "nginx-proxy", "docker-gen", "acme-companion", "letsencrypt-nginx-proxy-companion",
 })
+_TEMPLATE = re.compile(r"\{\{|\{%")  # Jinja / Go templates filled in at start: the routes are not what is written
 _KNOWN_TRAEFIK_PROVIDERS = frozenset({"docker", "swarm", "file"})
 
 
@@ -62,7 +65,10 @@ def collect(project: Project, a: Analysis, read: dict[str, list[tuple[ConfigText
             a.routing[name] = _traefik(project, name, texts)
         elif family in DIALECTS:
             mine = [ct.where for ct, dialect in texts if dialect == family]
-            if mine:
+            rendered = [ct.where for ct, _ in texts if _TEMPLATE.search(ct.text)]
+            if rendered:
+                a.routing[name] = Routing(False, f"its configuration is rendered from templates at start ({rendered[0]})")
+            elif mine:
                 a.routing[name] = Routing(True, f"routes read from {', '.join(sorted(mine)[:3])}")
             else:
                 a.routing[name] = Routing(False, f"no {family} configuration in the project (it is in the image or elsewhere)")

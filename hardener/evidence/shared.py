@@ -68,7 +68,7 @@ def collect(project: Project, a: Analysis) -> None:
         if len(members) < 2:
             continue
         for src in members:
-            reached = [(d.dst, d.evidence[0]) for d in a.of(src) if d.kind in _PROPAGATED]
+            reached = [(d.dst, next(d.by_kind[k] for k in d.by_kind if k in _PROPAGATED)) for d in a.of(src) if d.kinds & _PROPAGATED]
             if not reached:
                 continue
             for other in members:

@@ -75,6 +75,8 @@ class Core:
     def role_name(self, role: str) -> str:
         if role.startswith("data:"):
             return self.net_name(role, f"{DATA}-{role[5:]}")
+        if role.startswith("own:"):
+            return self.net_name(role, f"{role[4:]}-egress")
         return self.net_name(role, {"front": FRONT, "back": BACK, "data": DATA}[role])
 
     def rank(self, net: str) -> int:
@@ -185,6 +187,13 @@ class Core:
         if t.guessed:
             return f"its tier is a guess ({t.evidence}): it keeps a way out"
         return None
+
+    def private_way_out(self, name: str) -> bool:
+        """Does a data store get a way out of its own (a network only it is on) rather than the
+        application network? Yes when it is known to need one (published ports, outbound
+        evidence, ``egress: true``): the ports stay published without putting it next to
+        services that do not use it. A guessed data store keeps the application network."""
+        return bool(self.store_way_out(name)) and not self.tiers[name].guessed
 
     def needs_way_out(self, name: str) -> bool:
         """Does the service (or anything in its network namespace) need a non-internal network?"""

@@ -7,10 +7,10 @@ stores together with services that do not use them is split with the smallest di
 keeps its name and its role as the front/application network, and only the data stores leave it,
 for the internal ``data`` network that their clients join.
 
-A data store stays where it is -- and the network is reported as ``flat-network`` with the reason
--- when it pins a fixed address there (``ipv4_address``: services and configs refer to it), needs
-a way out (publishes ports, calls out of the stack), has a tier that is only a guess, or cannot be
-edited. A network with an explicit ``name:`` is one other projects may attach to: it is never made
+A data store that needs a way out (it publishes ports, calls out of the stack) also gets a network
+of its own for that. It stays where it is -- and the network is reported as ``flat-network`` with
+the reason -- when it pins a fixed address there (``ipv4_address``: services and configs refer to
+it), has a tier that is only a guess, or cannot be edited. A network with an explicit ``name:`` is one other projects may attach to: it is never made
 internal (its data stores leave it instead), and a data store alone there with no client in this
 project is left, since it may serve those other projects. Externally managed networks are never
 edited. A network whose members all use its data stores is not split: it is made internal instead
@@ -73,6 +73,9 @@ class Flat:
         for s, net, why in self.split_plan:
             self.leave(s, net)
             self.join(s, self.role_name(self.data_role(s)), why)
+            for m in self.members(s):
+                if self.private_way_out(m):
+                    self.join(s, self.role_name(f"own:{m}"), f"{self.store_way_out(m)}: a way out of its own")
 
     def cannot_leave(self, store: str, net: str) -> str | None:
         """Why a data store must stay on a flat network (None when it can move to the data network)."""
@@ -83,7 +86,6 @@ class Flat:
         if pin:
             return f"it has a fixed address there ({pin}) that services and configs may refer to"
         for m in self.members(store):
-            why = self.store_way_out(m)
-            if why:
-                return why
+            if self.store_way_out(m) and not self.private_way_out(m):
+                return self.store_way_out(m)
         return None

@@ -81,7 +81,8 @@ class Internal:
     def simplify(self, internal: set[str]) -> None:
         """Drop new networks that add nothing, then fall back to ``default`` if nothing is left
         that separates anyone."""
-        order = ["front"] + sorted(r for r in self.names if r.startswith("egress:")) + ["back"] + sorted(self.data_roles())
+        order = (["front"] + sorted(r for r in self.names if r.startswith(("egress:", "own:"))) + ["back"]
+                 + sorted(self.data_roles()))
         for role in order:
             name = self.names.get(role)
             if name is None:

@@ -59,7 +59,7 @@ class Tiers:
                 out.append((self.data_role(owner), f"data store{who}"))
                 why = self.store_way_out(m)
                 if why:
-                    out.append(("back", f"{why}{who}"))
+                    out.append((f"own:{m}" if self.private_way_out(m) else "back", f"{why}{who}"))
         return out
 
     def separates(self) -> bool:
