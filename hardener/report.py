@@ -165,8 +165,10 @@ def summary_lines(result: Result) -> list[str]:
             kind = "note" if f.note else "finding"
             lines.append(f"{kind} [{f.rule}] {f.service + ': ' if f.service else ''}{f.message}")
     header = f"{name}: "
-    if result.changed_edits:
+    if result.changed_edits and plan.changed_services():
         header += f"{len(plan.changed_services())} service(s) to change"
+    elif result.changed_edits:
+        header += f"{len(plan.networks)} network(s) to change"
     else:
         header += "nothing to change"
     open_findings = len(result.open_findings)

@@ -33,7 +33,7 @@ def docker_compose():
     return candidate if os.path.exists(candidate) else None
 
 
-def compose_config(files, cwd, fmt=None):
+def compose_config(files, cwd, fmt=None, extra_env=None):
     """Run `docker-compose -f ... config`; returns (ok, stdout, stderr)."""
     exe = docker_compose()
     if exe is None:
@@ -43,6 +43,7 @@ def compose_config(files, cwd, fmt=None):
         cmd += ["-f", f]
     cmd += ["config"] + (["--format", fmt] if fmt else ["-q"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env.update(extra_env or {})
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
     ok = p.returncode == 0 and "invalid" not in p.stderr.lower() and (fmt is None or p.stdout.strip() != "")
     if fmt is None and p.returncode == 0 and p.stderr.strip() and "level=warning" not in p.stderr:

@@ -8,6 +8,9 @@ A case folder has:
   expected-findings.txt        optional: the findings left for a human, one "rule service" per line
   args                         optional: command-line arguments (default: none, which makes the tool
                                pick compose.yaml and its override like docker compose)
+  compose-env                  optional: KEY=VALUE lines of the shell environment docker-compose is
+                               run with when the files are validated (variables the user would set;
+                               the tool itself never reads the shell environment)
 
 Run `pytest tests/test_fixtures.py --update-goldens` to rewrite the expected files from the
 current output, then review the git diff.
@@ -118,7 +121,9 @@ def test_expected_is_valid_compose(case):
     if not files:
         files = [expected_name(n) for n in inputs(case_dir) if n in ("compose.yaml", "compose.override.yaml")]
         files.sort(key=lambda n: n != "expected.yaml")
-    ok_in, _, err_in = compose_config([f.replace("expected", "compose", 1) for f in files], case_dir)
+    env_file = os.path.join(case_dir, "compose-env")
+    env = dict(line.strip().split("=", 1) for line in open(env_file) if "=" in line) if os.path.exists(env_file) else {}
+    ok_in, _, err_in = compose_config([f.replace("expected", "compose", 1) for f in files], case_dir, extra_env=env)
     assert ok_in, f"{case}: the fixture's input is not valid for docker-compose: {err_in.strip()[-300:]}"
-    ok, _, err = compose_config(files, case_dir)
+    ok, _, err = compose_config(files, case_dir, extra_env=env)
     assert ok, f"{case}: docker-compose rejects {files}: {err.strip()[-300:]}"

@@ -63,6 +63,8 @@ def collect(project: Project, a: Analysis, read: dict[str, list[tuple[ConfigText
             a.routing[name] = Routing(True, "routes read from labels / VIRTUAL_HOST")
         elif family == "traefik":
             a.routing[name] = _traefik(project, name, texts)
+        elif family == "cloudflared" and any("--url" in t for _, t in command_texts(project.services[name].data)):
+            a.routing[name] = Routing(True, "its origin is the --url of its command")
         elif family in DIALECTS:
             mine = [ct.where for ct, dialect in texts if dialect == family]
             rendered = [ct.where for ct, _ in texts if _TEMPLATE.search(ct.text)]

@@ -32,6 +32,7 @@ class Core:
                 self.plan.findings.append(Finding(
                     "unresolved-network", name,
                     f"left as it is: its {st.unresolved}; set it in .env or give it a default", False))
+        self.unresolved = sorted(n for n, st in self.state.items() if st.unresolved)
         for name, why in (blocked or {}).items():
             self.state[name].editable = False
             self.state[name].why_fixed = why
@@ -207,6 +208,30 @@ class Core:
     def external(self, net: str) -> bool:
         d = self.declared.get(net)
         return isinstance(d, dict) and bool(untag(d.get("external")))
+
+    def fixed_addressing(self, net: str) -> str | None:
+        """Why a network has fixed addressing (an ipam subnet, services pinning addresses), if it has."""
+        pins = [n for n, st in self.state.items() if self.pinned_on(n, net)]
+        if pins:
+            return f"fixed addresses on {', '.join(pins[:5])}{' (+more)' if len(pins) > 5 else ''}"
+        d = self.declared.get(net)
+        ipam = untag(d.get("ipam")) if isinstance(d, dict) else None
+        if isinstance(ipam, dict) and untag(ipam.get("config")):
+            return "an ipam subnet that configurations may refer to"
+        return None
+
+    def pinned_on(self, name: str, net: str) -> bool:
+        attrs = self.state[name].attrs.get(net)
+        return isinstance(attrs, dict) and any(attrs.get(k) for k in ("ipv4_address", "ipv6_address"))
+
+    def freeze_unresolved_neighbours(self) -> None:
+        """A service whose network cannot be resolved may be on any network: services linked to it
+        keep every network they are on (nothing it could reach is cut)."""
+        for u in self.unresolved:
+            for name in self.p.services:
+                if name != u and self.state[name].editable and self.linked(name, u):
+                    self.state[name].editable = False
+                    self.state[name].why_fixed = f"linked to {u}, whose network cannot be resolved"
 
     def fixed_name(self, net: str) -> str | None:
         """The explicit ``name:`` of a network this project creates (other projects can attach to it)."""

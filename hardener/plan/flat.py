@@ -29,6 +29,14 @@ class Flat:
         nets = [n for n in self.declared if not (n == "default" and self.default_is_plain())]
         return [n for n in nets if not self.external(n) and not self.already_internal(n)]
 
+    def report_fixed_addressing(self, net: str, stores: list[str], others: list[str], what: str) -> None:
+        why = self.fixed_addressing(net)
+        self.plan.findings.append(Finding(
+            "flat-network", stores[0],
+            f"network {net} carries data stores {names(stores)} together with {what} {names(others)}, but it "
+            f"has {why}: it is neither split nor made internal. Moving the data stores to an internal network "
+            f"would separate them from {names(others)} and seal them off from the outside", False))
+
     def plan_flat_splits(self) -> None:
         """Decide which data stores leave which flat networks (applied by :meth:`apply_flat_splits`,
         once the data networks are known)."""
@@ -41,6 +49,14 @@ class Flat:
             others = [o for o in members if o not in stores]
             fixed = self.fixed_name(net)
             clients = [o for o in others if self.reaches_any(o, set(stores))]
+            if self.fixed_addressing(net):
+                non_clients = [o for o in others if o not in clients]
+                edges = [o for o in others if any(self.tiers[m].tier == "edge" for m in self.members(o))]
+                if non_clients:
+                    self.report_fixed_addressing(net, stores, non_clients, "services that do not use them:")
+                elif edges:
+                    self.report_fixed_addressing(net, stores, edges, "edge services")
+                continue  # not split (made internal only when no address is pinned: see internal)
             if not fixed and len(clients) == len(others):
                 continue  # every member uses its data stores: a data network, made internal later
             if fixed and not clients:

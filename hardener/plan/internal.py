@@ -35,10 +35,20 @@ class Internal:
             fixed = self.fixed_name(net)
             if fixed and net not in created:
                 self.plan.findings.append(Finding(
-                    "data-egress", None,
+                    "data-egress", sorted(stores)[0],
                     f"network {net} carries data stores {', '.join(sorted(stores)[:5])} but is not made internal: its "
                     f"fixed name {fixed} lets other projects attach to it, and internal would change it under them",
                     False))
+                continue
+            if net not in created and self.unresolved:
+                continue  # a service whose network cannot be resolved may be on it
+            if net not in created and any(self.pinned_on(n, net) for n in self.state):
+                if not any(f.rule == "flat-network" and f.service in stores for f in self.plan.findings):
+                    self.plan.findings.append(Finding(
+                        "data-egress", sorted(stores)[0],
+                        f"network {net} carries data stores {', '.join(sorted(stores)[:5])} but is not made internal: "
+                        f"it has {self.fixed_addressing(net)}, and the tool does not change networks services pin "
+                        "addresses on", False))
                 continue
             candidates.append(net)
         internal = set(candidates)
@@ -66,6 +76,9 @@ class Internal:
                 if self.needs_way_out(o) and not self.has_way_out(o, internal, net):
                     self.join(o, self.egress_name(net), f"its way out once {net} is internal")
         self.simplify(internal)
+        renamed = self.single_data_network()
+        if renamed:
+            internal = {renamed[1] if n == renamed[0] else n for n in internal}
         for name in sorted(set(self.names.values()), key=lambda n: (self.rank(n), n)):
             self.plan.networks[name] = NetworkPlan(
                 name, create=True, definition=self.new_definition(internal=name in internal),
@@ -105,6 +118,29 @@ class Internal:
                         self.why[o] = {"default": "the project's own network: nothing to separate"}
                     self.names.clear()
                     self._net_members = None
+
+    def single_data_network(self) -> tuple[str, str] | None:
+        """When only one of several planned data networks is left, it takes the plain name
+        ``data`` (if free): (old name, new name)."""
+        roles = self.data_roles()
+        if len(roles) != 1 or roles[0] == "data":
+            return None
+        old = self.names[roles[0]]
+        if "data" in self.used_names:
+            return None  # the project uses the name already: keep the one planned
+        new = self.net_name("data", "data")
+        for o, nets in self.target.items():
+            if old in nets:
+                nets[nets.index(old)] = new
+                if old in self.why[o]:
+                    self.why[o][new] = self.why[o].pop(old)
+        for o, where in self.placement.items():
+            if old in where:
+                where[new] = where.pop(old)
+        del self.names[roles[0]]
+        self.store_roles = {s: "data" for s in self.store_roles}
+        self._net_members = None
+        return old, new
 
     def redundant(self, name: str, members: set[str], internal: set[str]) -> bool:
         """Does every member of ``name`` keep what it gives without it? True when one other

@@ -15,6 +15,7 @@ from hardener.plan.tiers import Tiers
 
 class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Reports):
     def run(self) -> Plan:
+        self.freeze_unresolved_neighbours()
         self.host_mode()
         self.assign_host_ports()
         self.choose_movable()

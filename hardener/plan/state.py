@@ -88,7 +88,7 @@ def current_state(svc: Service, env: dict[str, str], extenders: dict[str, dict[s
     if isinstance(nets, list):
         raw = [untag(n) for n in nets if n is not None]
         missing = [(str(n), unresolved(str(n), env)) for n in raw if unresolved(str(n), env)]
-        names = [interpolate(str(n), env) for n in raw]
+        names = [str(n) if unresolved(str(n), env) else interpolate(str(n), env) for n in raw]
         if missing:
             item, var = missing[0]
             return State("nets", names, "list", {}, editable=False, why_fixed=f"its network {item} cannot be resolved",

@@ -13,7 +13,7 @@ _HINT = re.compile(r"^\s*(?:server\s*\{|location\s|(?:proxy|fastcgi|uwsgi|grpc)_
 _COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
 _HOSTS = re.compile(
     r"\b(?:proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass\s+(?:[a-z]+://)?([A-Za-z0-9_][\w.\-]*?)(?=[:;/\s]|$)"
-    r"|^\s*server\s+(?:unix:\S+|([A-Za-z0-9_][\w.\-]*?))(?=[:;\s])"
+    r"|(?:^|[{;])\s*server\s+(?:unix:\S+|([A-Za-z0-9_][\w.\-]*?))(?=[:;\s])"
     r"|://([A-Za-z0-9_][\w.\-]*?)(?=[:/;\s\"']|$)",
     re.M,
 )
