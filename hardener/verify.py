@@ -5,6 +5,8 @@
    (and of anchors the editor edited for them). Plain equality decides; DeepDiff, imported only
    when there is a difference to explain, says exactly what differed.
 2. The merged project read back from the edited files has exactly the planned values.
+3. That project is safe (:mod:`hardener.safety`): every dependency that shared a network still
+   does, every service that needs a way out keeps one, no published port ends up unpublishable.
 
 Any failure is a bug in the tool: the project is refused and no file is touched.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from hardener import safety
 from hardener.compose import ComposeFile, build_project, parse_source, untag
 from hardener.edit import FileEdit
 from hardener.errors import InputError, VerifyError
@@ -112,6 +115,11 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
                     files[0].path,
                     f"internal error: {sp.name}.{key} is {got!r} after the edit, the plan says {want!r}; file left untouched",
                 )
+    problems = safety.check(plan.project, project, plan.analysis)
+    if problems:
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise VerifyError(files[0].path, "internal error: the edited files would break the stack: "
+                          + "; ".join(problems[:3]) + more + "; nothing written")
     # a network defined as "name:" (null) and as "name: {}" is the same network
     want_nets = {k: untag(v) or {} for k, v in plan.final_networks().items()}
     got_nets = {k: untag(v) or {} for k, v in project.networks.items()}

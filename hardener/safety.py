@@ -1,0 +1,127 @@
+"""The plan's safety, judged again on the files as they will be written.
+
+Independently of how the planner reasoned, the project read back from the edited text must keep
+what the analysis found: every dependency whose two sides shared a network before still shares
+one (namespaces followed, interpolation resolved), every service that had a way out and needs one
+still has one, and no service that publishes ports sits on internal networks only (Docker would
+not publish them). A violation is a bug in the tool: nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hardener import ports as portspec
+from hardener.compose import Project, untag
+from hardener.evidence import Analysis
+from hardener.interpolate import interpolate
+
+
+@dataclass(frozen=True)
+class Placement:
+    mode: str  # nets | host | none | other
+    nets: frozenset[str]
+
+
+def placements(project: Project) -> dict[str, Placement]:
+    """Where each service is, namespaces resolved to their owner's networks."""
+    env = project.env
+    raw: dict[str, Any] = {}
+    for name, svc in project.services.items():
+        data = svc.data
+        mode = untag(data.get("network_mode"))
+        if isinstance(mode, str):
+            mode = interpolate(mode, env)
+            if mode.startswith("service:"):
+                raw[name] = ("ns", mode[8:])
+            elif mode.startswith("container:"):
+                cname = mode[10:]
+                owner = next((n for n, s in project.services.items()
+                              if n == cname or untag(s.data.get("container_name")) == cname), None)
+                raw[name] = ("ns", owner) if owner else Placement("other", frozenset())
+            elif mode == "host":
+                raw[name] = Placement("host", frozenset())
+            elif mode == "bridge":
+                raw[name] = Placement("nets", frozenset({"<bridge>"}))
+            elif mode == "none":
+                raw[name] = Placement("none", frozenset())
+            else:
+                raw[name] = Placement("other", frozenset())
+            continue
+        nets = untag(data.get("networks")) if "networks" in data else None
+        if nets is None:
+            names = {"default"}
+        elif isinstance(nets, dict):
+            names = {str(k) for k in nets}
+        else:
+            names = {interpolate(str(untag(n)), env) for n in nets or [] if n is not None}
+        raw[name] = Placement("nets", frozenset(names))
+    out: dict[str, Placement] = {}
+    for name in project.services:
+        v, hops = raw[name], 0
+        while isinstance(v, tuple) and hops < 20:
+            v = raw.get(v[1], Placement("other", frozenset()))
+            hops += 1
+        out[name] = v if isinstance(v, Placement) else Placement("other", frozenset())
+    return out
+
+
+def connected(pa: Placement, pb: Placement) -> bool:
+    if pa.mode == "host" or pb.mode == "host":
+        return True  # through the host: not judged
+    return pa.mode == "nets" and pb.mode == "nets" and bool(pa.nets & pb.nets)
+
+
+def internal_networks(project: Project) -> set[str]:
+    out = set()
+    for name, d in project.networks.items():
+        d = untag(d)
+        if isinstance(d, dict) and untag(d.get("internal")) is True:
+            out.add(str(name))
+    return out
+
+
+def has_way_out(p: Placement, internal: set[str]) -> bool:
+    if p.mode == "host":
+        return True
+    return p.mode == "nets" and any(n not in internal for n in p.nets)
+
+
+def needs_way_out(a: Analysis, name: str, project: Project) -> bool:
+    t = a.tiers[name]
+    if t.tier != "data" or t.guessed or a.outbound.get(name):
+        return True
+    opts = untag(project.services[name].data.get("x-compose-harden"))
+    return isinstance(opts, dict) and untag(opts.get("egress")) is True
+
+
+def check(before: Project, after: Project, a: Analysis) -> list[str]:
+    """What the edited project would break (empty when nothing)."""
+    pb, pa = placements(before), placements(after)
+    problems: list[str] = []
+    for dep in a.deps.values():
+        s, d = dep.src, dep.dst
+        if s in pb and d in pb and connected(pb[s], pb[d]) and not connected(pa[s], pa[d]):
+            problems.append(f"{s} no longer reaches {d} ({dep.evidence[0]})")
+    for g in a.groups:
+        if g.src not in pb:
+            continue
+        seen: set[tuple] = set()
+        for d in g.dsts:
+            if d == g.src or d not in pb:
+                continue
+            key = (pb[d], pa[d])
+            if key in seen:
+                continue
+            seen.add(key)
+            if connected(pb[g.src], pb[d]) and not connected(pa[g.src], pa[d]):
+                problems.append(f"{g.src} no longer reaches {d} ({g.evidence})")
+    ib, ia = internal_networks(before), internal_networks(after)
+    for name in before.services:
+        if has_way_out(pb[name], ib) and not has_way_out(pa[name], ia):
+            if needs_way_out(a, name, before):
+                problems.append(f"{name} lost its way out")
+            elif portspec.publishes(after.services[name].data):
+                problems.append(f"{name} publishes ports but sits on internal networks only")
+    return problems
