@@ -32,7 +32,16 @@ _CONFIG = LazyRe(
     r"(?=:\d{1,5}(?![\w.])|/|[\s;,'\")\]]|$)",
     re.M,
 )
-COMMENT = LazyRe(r"(?:^|(?<=\s))[#;].*$", re.M)
+_LINE_COMMENT = LazyRe(r"(?:^|(?<=\s))[#;].*$", re.M)
+_XML_COMMENT = LazyRe(r"<!--.*?-->", re.S)
+
+
+def strip_comments(text: str) -> str:
+    """A configuration text without its comments (``#``/``;`` to the end of a line, ``<!-- -->``);
+    line breaks inside XML comments are kept so that line numbers stay true."""
+    if "<!--" in text:
+        text = _XML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    return _LINE_COMMENT.sub("", text)
 # In source code only host-shaped uses count.
 _STRONG = LazyRe(
     r"(?:://|@|(?<![\w.\-])(?=[A-Za-z0-9_][\w\-.]*:\d)|['\"`]|host\w*\s*[=:]\s*['\"]?)"
@@ -81,7 +90,7 @@ class HostnameMatcher:
             return []
         rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
         if kind == "config":
-            text = COMMENT.sub("", text)  # "# upstream db" in a comment is not a host
+            text = strip_comments(text)  # "# upstream db" in a comment is not a host
         out = []
         get = self.hostnames.get
         exact = kind == "source"

@@ -14,7 +14,7 @@ import ipaddress
 import re
 
 from hardener.compose import Project, as_mapping, command_texts
-from hardener.evidence.hostnames import COMMENT
+from hardener.evidence.hostnames import strip_comments
 from hardener.evidence.model import Analysis
 from hardener.interpolate import interpolate
 from hardener.lazyre import LazyRe
@@ -97,7 +97,7 @@ def collect(project: Project, a: Analysis, read: dict[str, list[tuple[ConfigText
                 _scan(text, where, services, found, False)
         for ct, dialect in read.get(name, []):
             if dialect is None:
-                text = COMMENT.sub("", ct.text)
+                text = strip_comments(ct.text)
                 _scan(text, f"config {ct.where}", services, found, False)
                 m = _REPLICAOF.search(text)
                 if m and outside(m.group(1), services):

@@ -10,11 +10,14 @@ for the internal ``data`` network that their clients join.
 A data store that needs a way out (it publishes ports, calls out of the stack) also gets a network
 of its own for that. It stays where it is -- and the network is reported as ``flat-network`` with
 the reason -- when it pins a fixed address there (``ipv4_address``: services and configs refer to
-it), has a tier that is only a guess, or cannot be edited. A network with an explicit ``name:`` is one other projects may attach to: it is never made
-internal (its data stores leave it instead), and a data store alone there with no client in this
-project is left, since it may serve those other projects. Externally managed networks are never
-edited. A network whose members all use its data stores is not split: it is made internal instead
-(see :mod:`hardener.plan.internal`).
+it), has a tier that is only a guess, or cannot be edited.
+
+A network other projects attach to -- one with an explicit ``name:``, or an externally managed
+one (``external: true``) -- is never changed itself and never made internal: its data stores
+leave it instead, when their clients in this project can follow them. A data store alone there
+with no client in this project is left, since it may serve those other projects. A network whose
+members all use its data stores is not split: it is made internal instead (see
+:mod:`hardener.plan.internal`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from hardener.show import names
 class Flat:
     def flat_candidates(self) -> list[str]:
         nets = [n for n in self.declared if not (n == "default" and self.default_is_plain())]
-        return [n for n in nets if not self.external(n) and not self.already_internal(n)]
+        return [n for n in nets if not self.already_internal(n)]
 
     def report_fixed_addressing(self, net: str, stores: list[str], others: list[str], what: str) -> None:
         why = self.fixed_addressing(net)
@@ -47,7 +50,7 @@ class Flat:
             if not stores:
                 continue
             others = [o for o in members if o not in stores]
-            fixed = self.fixed_name(net)
+            fixed = self.fixed_name(net) or ("an external network" if self.external(net) else None)
             clients = [o for o in others if self.reaches_any(o, set(stores))]
             if self.fixed_addressing(net):
                 non_clients = [o for o in others if o not in clients]
@@ -66,9 +69,10 @@ class Flat:
                 why = self.cannot_leave(s, net)
                 (stuck if why else movers).append((s, why))
             non_clients = [o for o in others if o not in clients]
-            what = (f"network {net} carries data stores {names(stores)} together with "
+            shared = f" ({'name: ' + fixed if not self.external(net) else 'external'})" if fixed else ""
+            what = (f"network {net}{shared} carries data stores {names(stores)} together with "
                     f"{names(non_clients) if non_clients else 'services'} that do not use them"
-                    if non_clients else f"network {net} (name: {fixed}) carries data stores {names(stores)}")
+                    if non_clients else f"network {net}{shared} carries data stores {names(stores)}")
             if movers:
                 for s, _ in movers:
                     self.split_plan.append((s, net, f"data store, moved off {net}: {what.split(' carries')[0]} is flat"))
@@ -76,7 +80,7 @@ class Flat:
                 self.plan.findings.append(Finding(
                     "flat-network", None,
                     f"{what}: {names([s for s, _ in movers])} moved to an internal data network; "
-                    f"their clients join it" + (f"; {net} keeps its fixed name {fixed} for other projects" if fixed else ""),
+                    f"their clients join it" + (f"; {net} itself is not changed (other projects attach to it)" if fixed else ""),
                     True))
             for s, why in stuck:
                 self.plan.findings.append(Finding(
