@@ -42,6 +42,7 @@ _MODULES = (
 
 SEVERITIES = ("error", "warning", "note")
 FIXES = ("yes", "no", "sometimes")
+FIX_TEXT = {"yes": "yes", "no": "no, a human must act", "sometimes": "sometimes (reported when it cannot be)"}
 
 
 @dataclass(frozen=True)
