@@ -168,7 +168,12 @@ def _has_table(path: str) -> bool:
             text = f.read(1 << 20)
     except OSError:
         return False
-    return "compose-harden" in text and _toml_table(text) is not _MISSING
+    import re
+
+    # only a file that mentions the table is parsed ([tool.compose-harden], tool.compose-harden.x =)
+    if not re.search(r"tool\s*\.\s*[\"']?compose-harden[\"']?\s*[\].=]", text):
+        return False
+    return _toml_table(text) is not _MISSING
 
 
 class Finder:
