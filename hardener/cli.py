@@ -148,9 +148,10 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
         results.append(result)
         outcomes.append(handle(result, mode, fmt, console, verbose))
     console.clear_progress()
-    status = exit_status(outcomes, fail_on or default_fail_on(mode))
+    policy = fail_on or default_fail_on(mode)
+    status = exit_status(outcomes, policy)
     if mode == "check" and fmt == "text" and outcomes:
-        console.err(_total(results, outcomes))
+        console.err(_total(outcomes))
     context = ReportContext(mode, status, paths, files, config_path, no_config)
     if fmt != "text":
         console.out_raw(render(fmt, results, context))
@@ -160,7 +161,8 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
                 fh.write(render(rfmt, results, context))
         except OSError as exc:
             console.error(f"{rpath}: cannot write the {rfmt} report: {exc.strerror or exc}")
-            status = max(status, 2) if (fail_on or default_fail_on(mode)) != "never" else status
+            if policy != "never":
+                status = 2
     sys.exit(status)
 
 
@@ -249,7 +251,7 @@ def handle(result: Result, mode: str, fmt: str, console: Console, verbose: bool)
     return Outcome(findings=findings, changes=bool(pending))
 
 
-def _total(results: list[Result], outcomes: list[Outcome]) -> str:
+def _total(outcomes: list[Outcome]) -> str:
     counts = {"would be hardened": 0, "with findings": 0, "ok": 0, "could not be processed": 0}
     for o in outcomes:
         if o.error:

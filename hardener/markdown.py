@@ -134,6 +134,8 @@ def _project(r: Result, done: bool, compact: bool) -> list[str]:
     if not r.changed_edits:
         out += ["Nothing to change." + (f" {len(r.open_findings)} finding(s) need a human." if r.open_findings else ""), ""]
     out += _table(plan)
+    if r.settings.path:
+        out += [f"Configuration: {code(r.settings.path)}.", ""]
     out += _network_changes(plan, done)
     out += _findings(r)
     out += _notes(r)
