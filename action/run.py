@@ -108,7 +108,8 @@ def main(argv: list[str], env: dict[str, str]) -> int:
             report = json.load(f)
         for entry in report.get("files", []):
             changed |= entry.get("status") in ("written", "changes pending")
-            findings += sum(1 for x in entry.get("findings", []) if not x["fixed"] and not x.get("acknowledged"))
+            findings += sum(1 for x in entry.get("findings", [])
+                            if not x["fixed"] and not x.get("acknowledged") and x.get("severity") != "note")
             if mode == "diff":
                 for edit in entry.get("edits", []):
                     if edit.get("diff"):

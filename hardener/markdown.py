@@ -248,7 +248,8 @@ def _findings(r: Result) -> list[str]:
 def _notes(r: Result) -> list[str]:
     plan = r.plan
     assert plan is not None
-    notes = list(plan.project.notes) + list(plan.notes)
+    notes = [f"{f.service + ': ' if f.service else ''}{f.message} ({f.rule})" for f in r.notes]
+    notes += list(plan.project.notes) + list(plan.notes)
     for svc, why in plan.assumed.items():
         notes.append(f"{svc}: {why}: keeps access to the data stores")
     for fe in r.edits:

@@ -230,6 +230,12 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+def rule_severity(rule_id: str) -> str:
+    from hardener.rules import get
+
+    return get(rule_id).severity
+
+
 def file_edits(result: Result) -> list[dict]:
     """Per file of the project: whether it changes, its unified diff, and the hardened text
     exactly as ``--write`` writes it (what ``--write -`` prints), so a bot needs one run."""
@@ -269,7 +275,7 @@ def json_report(results: list[Result], mode: str, exit_code: int) -> str:
             {"from": src, "to": dst, "kind": kind, "evidence": evidence} for src, dst, kind, evidence in plan.analysis.pairs()
         ]
         entry["changes"] = structured_changes(r) if r.changed_edits else []
-        entry["findings"] = [f.as_dict() for f in plan.findings]
+        entry["findings"] = [dict(f.as_dict(), severity=rule_severity(f.rule)) for f in plan.findings]
         entry["edits"] = file_edits(r)
         files.append(entry)
     return json.dumps({"tool": "compose-harden", "version": __version__, "mode": mode, "exit_code": exit_code, "files": files}, indent=2)
