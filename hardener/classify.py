@@ -1,6 +1,7 @@
 """Decide each service's tier (edge, app, data) and record the evidence that decided it.
 
-Order of evidence: the service's own ``x-compose-harden: {tier: ...}``; the image (repository name
+Order of evidence: the service's own ``x-compose-harden: {tier: ...}``; the project
+configuration's ``tiers`` patterns for the team's own images; the image (repository name
 looked up in the image table, interpolation defaults resolved); container ports (ports table);
 published ports 80/443 (edge); the service name or build-context folder name (names table); app.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from hardener import knowledge, ports
 from hardener.compose import Service, untag
+from hardener.config import Settings
 from hardener.interpolate import interpolate
 from hardener.knowledge import ImageInfo, Port
 
@@ -114,7 +116,8 @@ def dockerfile_image(service: Service, reader: "FileReader", env: dict[str, str]
     return last
 
 
-def classify(service: Service, env: dict[str, str], reader: "FileReader | None" = None) -> Tier:
+def classify(service: Service, env: dict[str, str], reader: "FileReader | None" = None,
+             settings: Settings | None = None) -> Tier:
     data = service.data
     opts = service_options(data)
     image = image_of(data, env)
@@ -125,6 +128,9 @@ def classify(service: Service, env: dict[str, str], reader: "FileReader | None" 
     forced = opts.get("tier")
     if forced in knowledge.TIERS:
         return Tier(forced, "x-compose-harden tier", image, info, family, flags, forced=True)
+    own = settings.image_tier(image) if settings is not None and image else None
+    if own is not None:  # the team's own images, by pattern in the project configuration
+        return Tier(own[0], own[1], image, info, family, flags)
     if info is None and image is None and reader is not None:
         base = dockerfile_image(service, reader, env)
         if base:
@@ -164,11 +170,12 @@ def classify(service: Service, env: dict[str, str], reader: "FileReader | None" 
     return Tier("app", f"{what}; no data-store or proxy evidence", image, None, None, flags, guessed=True)
 
 
-def classify_all(services: dict[str, Service], env: dict[str, str], reader: "FileReader | None" = None) -> dict[str, Tier]:
+def classify_all(services: dict[str, Service], env: dict[str, str], reader: "FileReader | None" = None,
+                 settings: Settings | None = None) -> dict[str, Tier]:
     """Every service's tier. Services that run the same image get the same tier: the one decided
     by the strongest evidence any of them has (three nodes of one search image must not land on
     two tiers because one of them publishes its port)."""
-    tiers = {name: classify(svc, env, reader) for name, svc in services.items()}
+    tiers = {name: classify(svc, env, reader, settings) for name, svc in services.items()}
     by_image: dict[str, list[str]] = {}
     for name, t in tiers.items():
         if t.image and not t.forced:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hardener.acknowledge import file_accepts, fixes_turned_off, review
 from hardener.classify import classify_all
+from hardener.config import DEFAULTS, Settings
 from hardener.compose import ComposeFile, build_project, load_file, parse_source
 from hardener.evidence import Analysis, analyse
 from hardener.edit import EditError, FileEdit, realise
@@ -27,6 +29,7 @@ class Result:
     edits: list[FileEdit] = field(default_factory=list)
     error: HardenError | None = None
     reparsed: dict[str, ComposeFile] = field(default_factory=dict)  # path -> edited file, as verified
+    settings: Settings = DEFAULTS
 
     @property
     def changed_edits(self) -> list[FileEdit]:
@@ -38,32 +41,48 @@ class Result:
 
     @property
     def open_findings(self) -> list[Finding]:
-        """Findings that need a human (not fixed, and not mere notes): they make the exit status 1."""
-        return [f for f in self.findings if not f.fixed and not f.note]
+        """Findings that need a human (not fixed, not mere notes, not acknowledged): they make the
+        exit status 1."""
+        return [f for f in self.findings if not f.fixed and not f.note and f.acknowledged is None]
 
     @property
     def notes(self) -> list[Finding]:
         """Informational findings (severity note): what was kept because it could not be verified."""
-        return [f for f in self.findings if not f.fixed and f.note]
+        return [f for f in self.findings if not f.fixed and f.note and f.acknowledged is None]
+
+    @property
+    def acknowledged_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.acknowledged is not None]
 
     @property
     def analysis(self) -> Analysis | None:
         return self.plan.analysis if self.plan else None
 
 
-def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
-    result = Result([f.path for f in files], files)
+def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES,
+                 settings: Settings | None = None) -> Result:
+    settings = settings or DEFAULTS
+    result = Result([f.path for f in files], files, settings=settings)
     try:
         project = build_project(files, max_bytes)
+        accepted = file_accepts(files) + list(settings.accepts)
         reader = FileReader(project.directory)
-        tiers = classify_all(project.services, project.env, reader)
+        tiers = classify_all(project.services, project.env, reader, settings)
         analysis = analyse(project, tiers, reader)
         # A service whose change cannot be written into its file's shape (an anchor other keys
         # alias, a multi-line flow list with comments) is left as it is, and the rest planned again.
+        # So is a service whose fix the configuration turns off or a finding acknowledges.
         blocked: dict[str, str] = {}
+        waived: dict[str, list[Finding]] = {}
         while True:
-            plan = make_plan(project, analysis, blocked)
+            plan = make_plan(project, analysis, blocked, settings)
             result.plan = plan
+            turned_off = fixes_turned_off(plan.findings, settings, accepted, blocked)
+            if turned_off:
+                for finding, why in turned_off:
+                    blocked[finding.service] = why  # type: ignore[index]
+                    waived.setdefault(finding.service, []).append(finding)  # type: ignore[arg-type]
+                continue
             try:
                 edits = realise(plan) if plan.changed else []
             except (EditError, EditConflict) as exc:
@@ -73,6 +92,7 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -
                     continue
                 raise
             break
+        plan.findings = review(plan.findings, settings, accepted, waived)
         result.reparsed = verify(plan, edits, max_bytes)
         result.edits = edits
     except (EditError, EditConflict) as exc:
@@ -82,12 +102,13 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES) -
     return result
 
 
-def harden_paths(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin: Source | None = None) -> Result:
+def harden_paths(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin: Source | None = None,
+                 settings: Settings | None = None) -> Result:
     """Load and harden one project; ``stdin`` is the already-read source for the path "-"."""
     files: list[ComposeFile] = []
     try:
         for p in paths:
             files.append(parse_source(stdin) if p == "-" and stdin else load_file(p, max_bytes))
     except InputError as exc:
-        return Result(paths, files, error=exc)
-    return harden_files(files, max_bytes)
+        return Result(paths, files, error=exc, settings=settings or DEFAULTS)
+    return harden_files(files, max_bytes, settings)

@@ -161,9 +161,12 @@ def summary_lines(result: Result) -> list[str]:
         kept = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts if d != svc]
         lines.append(f"not verified: {svc} keeps its reach to {name_list(dict.fromkeys(kept))} ({why})")
     for f in plan.findings:
-        if not f.fixed:
+        if not f.fixed and f.acknowledged is None:
             kind = "note" if f.note else "finding"
             lines.append(f"{kind} [{f.rule}] {f.service + ': ' if f.service else ''}{f.message}")
+    for f in result.acknowledged_findings:
+        lines.append(f"acknowledged [{f.rule}] {f.service + ': ' if f.service else ''}{f.message} "
+                     f"(accepted at {f.acknowledged.where}: {f.acknowledged.reason})")
     header = f"{name}: "
     if result.changed_edits and plan.changed_services():
         header += f"{len(plan.changed_services())} service(s) to change"
@@ -174,6 +177,9 @@ def summary_lines(result: Result) -> list[str]:
     open_findings = len(result.open_findings)
     if open_findings:
         header += f", {open_findings} finding(s) need a human"
+    acknowledged = len(result.acknowledged_findings)
+    if acknowledged:
+        header += f", {acknowledged} acknowledged"
     return [header] + ["  " + line for line in lines]
 
 
@@ -224,6 +230,29 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+def rule_severity(rule_id: str) -> str:
+    from hardener.rules import get
+
+    return get(rule_id).severity
+
+
+def file_edits(result: Result) -> list[dict]:
+    """Per file of the project: whether it changes, its unified diff, and the hardened text
+    exactly as ``--write`` writes it (what ``--write -`` prints), so a bot needs one run."""
+    edited = {fe.file.path: fe for fe in result.edits}
+    out = []
+    for cf in result.files:
+        fe = edited.get(cf.path)
+        changed = fe is not None and fe.changed
+        out.append({
+            "file": display_path(cf.path),
+            "changed": changed,
+            "diff": unified_diff(display_path(cf.path), cf.source.text, fe.new_text, fe.splices) if changed else "",
+            "hardened": cf.source.encode(fe.new_text).decode("utf-8") if changed else cf.source.raw.decode("utf-8"),
+        })
+    return out
+
+
 def json_report(results: list[Result], mode: str, exit_code: int) -> str:
     import json
 
@@ -246,6 +275,7 @@ def json_report(results: list[Result], mode: str, exit_code: int) -> str:
             {"from": src, "to": dst, "kind": kind, "evidence": evidence} for src, dst, kind, evidence in plan.analysis.pairs()
         ]
         entry["changes"] = structured_changes(r) if r.changed_edits else []
-        entry["findings"] = [f.as_dict() for f in plan.findings]
+        entry["findings"] = [dict(f.as_dict(), severity=rule_severity(f.rule)) for f in plan.findings]
+        entry["edits"] = file_edits(r)
         files.append(entry)
     return json.dumps({"tool": "compose-harden", "version": __version__, "mode": mode, "exit_code": exit_code, "files": files}, indent=2)

@@ -20,6 +20,7 @@ and what was assumed where it is missing come from :mod:`hardener.evidence`).
 from __future__ import annotations
 
 from hardener.compose import Project
+from hardener.config import Settings
 from hardener.evidence import Analysis
 from hardener.plan.model import ABSENT, NETWORK_KEYS, Finding, NetworkPlan, Plan, ServicePlan
 from hardener.plan.planner import Planner
@@ -27,6 +28,8 @@ from hardener.plan.planner import Planner
 __all__ = ["ABSENT", "NETWORK_KEYS", "Finding", "NetworkPlan", "Plan", "ServicePlan", "make_plan"]
 
 
-def make_plan(project: Project, analysis: Analysis, blocked: dict[str, str] | None = None) -> Plan:
-    """Plan the project; ``blocked``: services to leave as they are, with the reason."""
-    return Planner(project, analysis, blocked or {}).run()
+def make_plan(project: Project, analysis: Analysis, blocked: dict[str, str] | None = None,
+              settings: Settings | None = None) -> Plan:
+    """Plan the project; ``blocked``: services to leave as they are, with the reason;
+    ``settings``: the project configuration (the names of the networks created)."""
+    return Planner(project, analysis, blocked or {}, settings).run()

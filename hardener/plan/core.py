@@ -9,6 +9,7 @@ from typing import Any
 from hardener import ports as portspec
 from hardener.classify import service_options
 from hardener.compose import Project, untag
+from hardener.config import DEFAULTS, Settings
 from hardener.evidence import Analysis
 from hardener.interpolate import interpolate
 from hardener.plan.model import ABSENT, Finding, Plan
@@ -19,8 +20,10 @@ RESERVED = frozenset({"default", "host", "bridge", "none"})
 
 
 class Core:
-    def __init__(self, project: Project, analysis: Analysis, blocked: dict[str, str] | None = None):
+    def __init__(self, project: Project, analysis: Analysis, blocked: dict[str, str] | None = None,
+                 settings: Settings | None = None):
         self.p = project
+        self.settings = settings or DEFAULTS  # read through network_base() only
         self.a = analysis
         self.plan = Plan(project, analysis)
         self.tiers = analysis.tiers
@@ -73,12 +76,17 @@ class Core:
             self.names[role] = name
         return self.names[role]
 
+    def network_base(self, role: str) -> str:
+        """The name a new tier network gets (front, back, data): the configuration's
+        ``networks``, or the default."""
+        return self.settings.network_name(role, {"front": FRONT, "back": BACK, "data": DATA}[role])
+
     def role_name(self, role: str) -> str:
         if role.startswith("data:"):
-            return self.net_name(role, f"{DATA}-{role[5:]}")
+            return self.net_name(role, f"{self.network_base('data')}-{role[5:]}")
         if role.startswith("own:"):
             return self.net_name(role, f"{role[4:]}-egress")
-        return self.net_name(role, {"front": FRONT, "back": BACK, "data": DATA}[role])
+        return self.net_name(role, self.network_base(role))
 
     def rank(self, net: str) -> int:
         order = [self.names.get(r) for r in ("front", "back", "data")]

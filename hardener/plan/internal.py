@@ -185,7 +185,7 @@ class Internal:
             if name and name != net and name not in self.internal_pending and set(self.members_of(name)) <= on_net:
                 self.names[key] = name
                 return name
-        if "back" not in self.names and "backend" not in self.used_names:
+        if "back" not in self.names and self.network_base("back") not in self.used_names:
             name = self.role_name("back")
             self.names[key] = name
             return name

@@ -32,6 +32,7 @@ class Finding:
     service: str | None
     message: str
     fixed: bool
+    acknowledged: Any = None  # the hardener.config.Accept that covers it (set by the pipeline)
 
     @property
     def note(self) -> bool:
@@ -41,7 +42,8 @@ class Finding:
         return get(self.rule).severity == "note"
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "service": self.service, "message": self.message, "fixed": self.fixed}
+        return {"rule": self.rule, "service": self.service, "message": self.message, "fixed": self.fixed,
+                "acknowledged": self.acknowledged.as_dict() if self.acknowledged else None}
 
 
 @dataclass

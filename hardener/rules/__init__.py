@@ -6,6 +6,7 @@ One module per rule (the shape yamllint and pyupgrade use). Each module defines:
     TITLE     one line
     SEVERITY  "error" | "warning" | "note" (SARIF levels)
     FIX       "yes" (the tool fixes it), "no" (a human must act) or "sometimes"
+    KEY       optional: the service key a finding points at (SARIF locations), e.g. "network_mode"
 
 and its docstring is the rule's user documentation (``--explain``, SARIF help, the README table).
 This module registers them in one place; the summary, SARIF, ``--explain``, configuration
@@ -42,6 +43,11 @@ _MODULES = (
 
 SEVERITIES = ("error", "warning", "note")
 FIXES = ("yes", "no", "sometimes")
+FIX_TEXT = {"yes": "yes", "no": "no, a human must act", "sometimes": "sometimes (reported when it cannot be)"}
+
+
+# Where the documentation lives: the README has one section per rule, anchored by its id.
+DOCS_URL = "https://github.com/compose-harden/compose-harden/blob/main/README.md"
 
 
 @dataclass(frozen=True)
@@ -52,16 +58,52 @@ class Rule:
     fix: str
     doc: str
     module: str
+    key: str | None = None
 
     @property
     def summary(self) -> str:
         """The first paragraph of the documentation."""
         return self.doc.strip().split("\n\n", 1)[0].replace("\n", " ")
 
+    @property
+    def help_uri(self) -> str:
+        return f"{DOCS_URL}#{self.id}"
+
+    @property
+    def doc_markdown(self) -> str:
+        """The documentation as Markdown (``code`` -> `code`, ``::`` blocks -> fenced YAML)."""
+        return rst_to_markdown(self.doc)
+
+
+def rst_to_markdown(text: str) -> str:
+    out: list[str] = []
+    lines = text.strip("\n").split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.rstrip().endswith("::"):
+            head = line.rstrip()[:-2].rstrip()
+            out.append((head + ":") if head else "")
+            i += 1
+            block: list[str] = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "\t"))):
+                block.append(lines[i])
+                i += 1
+            while block and not block[0].strip():
+                block.pop(0)
+            while block and not block[-1].strip():
+                block.pop()
+            indent = min((len(b) - len(b.lstrip()) for b in block if b.strip()), default=0)
+            out += ["", "```yaml"] + [b[indent:] for b in block] + ["```", ""]
+            continue
+        out.append(line.replace("``", "`"))
+        i += 1
+    return "\n".join(out).strip("\n")
+
 
 def _load(name: str) -> Rule:
     mod = importlib.import_module(f"hardener.rules.{name}")
-    rule = Rule(mod.ID, mod.TITLE, mod.SEVERITY, mod.FIX, (mod.__doc__ or "").strip(), name)
+    rule = Rule(mod.ID, mod.TITLE, mod.SEVERITY, mod.FIX, (mod.__doc__ or "").strip(), name, getattr(mod, "KEY", None))
     if rule.severity not in SEVERITIES or rule.fix not in FIXES or rule.id.replace("-", "_") != name:
         raise ValueError(f"hardener.rules.{name}: malformed rule")
     return rule

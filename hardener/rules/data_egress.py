@@ -11,3 +11,4 @@ ID = "data-egress"
 TITLE = "A data store can reach the outside world"
 SEVERITY = "warning"
 FIX = "sometimes"
+KEY = "networks"  # where a finding points: this key of the service (else the service itself)

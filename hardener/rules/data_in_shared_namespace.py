@@ -6,3 +6,4 @@ ID = "data-in-shared-namespace"
 TITLE = "A data store shares another container's network namespace"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

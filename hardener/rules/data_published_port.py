@@ -7,3 +7,4 @@ ID = "data-published-port"
 TITLE = "A data store publishes ports"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "ports"  # where a finding points: this key of the service (else the service itself)

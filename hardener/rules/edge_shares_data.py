@@ -7,3 +7,4 @@ ID = "edge-shares-data"
 TITLE = "An edge service shares a network with a data store it does not use"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "networks"  # where a finding points: this key of the service (else the service itself)

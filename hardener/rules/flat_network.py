@@ -12,3 +12,4 @@ ID = "flat-network"
 TITLE = "A service sits on one flat network with every other service"
 SEVERITY = "warning"
 FIX = "sometimes"
+KEY = "networks"  # where a finding points: this key of the service (else the service itself)

@@ -14,3 +14,4 @@ ID = "host-network"
 TITLE = "network_mode: host with no documented reason"
 SEVERITY = "error"
 FIX = "sometimes"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

@@ -8,3 +8,4 @@ ID = "host-network-client"
 TITLE = "A client on the host's network: its targets may be on the host"
 SEVERITY = "note"
 FIX = "no"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

@@ -8,3 +8,4 @@ ID = "host-network-localhost"
 TITLE = "A host-mode service reaches something on the host through localhost"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

@@ -7,3 +7,4 @@ ID = "host-network-reason"
 TITLE = "A host-network allow marker without a reason"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

@@ -7,3 +7,4 @@ ID = "host-network-required"
 TITLE = "The image needs the host's network: document why"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

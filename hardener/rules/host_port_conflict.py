@@ -6,3 +6,4 @@ ID = "host-port-conflict"
 TITLE = "A port it listened on is already published by another service"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "ports"  # where a finding points: this key of the service (else the service itself)

@@ -6,3 +6,4 @@ ID = "host-ports-unknown"
 TITLE = "Host networking removed, but its listening ports are unknown"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

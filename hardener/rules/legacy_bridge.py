@@ -8,3 +8,4 @@ ID = "legacy-bridge"
 TITLE = "network_mode: bridge puts the service on Docker's legacy default bridge"
 SEVERITY = "warning"
 FIX = "sometimes"
+KEY = "network_mode"  # where a finding points: this key of the service (else the service itself)

@@ -7,3 +7,4 @@ ID = "traefik-network"
 TITLE = "A Traefik-routed service sits on several networks"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "networks"  # where a finding points: this key of the service (else the service itself)

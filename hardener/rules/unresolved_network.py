@@ -9,3 +9,4 @@ ID = "unresolved-network"
 TITLE = "A network key uses a variable that cannot be resolved"
 SEVERITY = "warning"
 FIX = "no"
+KEY = "networks"  # where a finding points: this key of the service (else the service itself)
