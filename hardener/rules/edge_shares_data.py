@@ -1,6 +1,7 @@
-"""A public entry point (reverse proxy, web server) sits on a network with a data store and
-nothing says it reaches it. The tool leaves this when the network is not its to change
-(externally managed, fixed addresses) or when the evidence does not allow a split.
+"""A public entry point (reverse proxy, web server) sits on a network with a data store and nothing
+says it reaches it. The tool leaves this when the network is not its to change (externally
+managed, fixed addresses, a service whose network cannot be resolved) or when the evidence does
+not allow a split.
 """
 
 ID = "edge-shares-data"
