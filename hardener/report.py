@@ -156,14 +156,8 @@ def summary_lines(result: Result) -> list[str]:
             lines.append(f"{display_path(fe.file.path)}: {note}")
     for note in plan.project.notes + plan.notes:
         lines.append(note)
-    a = plan.analysis
-    for svc, why in plan.assumed.items():
-        kept = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts if d != svc]
-        lines.append(f"not verified: {svc} keeps its reach to {name_list(dict.fromkeys(kept))} ({why})")
-    for f in plan.findings:
-        if not f.fixed and f.acknowledged is None:
-            kind = "note" if f.note else "finding"
-            lines.append(f"{kind} [{f.rule}] {f.service + ': ' if f.service else ''}{f.message}")
+    lines.extend(_not_verified(plan))
+    lines.extend(_grouped_findings([f for f in plan.findings if not f.fixed and f.acknowledged is None]))
     for f in result.acknowledged_findings:
         lines.append(f"acknowledged [{f.rule}] {f.service + ': ' if f.service else ''}{f.message} "
                      f"(accepted at {f.acknowledged.where}: {f.acknowledged.reason})")
@@ -181,6 +175,51 @@ def summary_lines(result: Result) -> list[str]:
     if acknowledged:
         header += f", {acknowledged} acknowledged"
     return [header] + ["  " + line for line in lines]
+
+
+# More services than this with the same finding (or the same unverified reach) are printed as one
+# line naming them, so that a stack of thousands of services gives a readable summary.
+GROUP_FROM = 4
+
+
+def _not_verified(plan) -> list[str]:
+    a = plan.analysis
+    groups: dict[tuple, list[str]] = {}
+    for svc, why in plan.assumed.items():
+        tuples = tuple(sorted({id(g.dsts) for g in a.groups_by_src.get(svc, []) if g.kind == "assumed"}))
+        groups.setdefault((why, tuples), []).append(svc)
+    out = []
+    for (why, _), members in groups.items():
+        svc = members[0]
+        kept = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts]
+        if len(members) < GROUP_FROM:
+            for m in members:
+                reach = [d for d in dict.fromkeys(kept) if d != m]
+                out.append(f"not verified: {m} keeps its reach to {name_list(reach)} ({why})")
+        else:
+            reach = [d for d in dict.fromkeys(kept) if d not in members] or list(dict.fromkeys(kept))
+            out.append(f"not verified: {name_list(members)} keep their reach to {name_list(reach)} ({why})")
+    return out
+
+
+def _grouped_findings(findings) -> list[str]:
+    """One line per finding; the same finding for many services (the service's name aside) once."""
+    import re
+
+    groups: dict[tuple, list] = {}
+    for f in findings:
+        text = f.message
+        if f.service:
+            text = re.sub(r"(?<![\w.\-])" + re.escape(f.service) + r"(?![\w\-])", "<service>", text)
+        groups.setdefault((f.rule, f.note, text), []).append(f)
+    out = []
+    for (rule, note, text), fs in groups.items():
+        kind = "note" if note else "finding"
+        if len(fs) < GROUP_FROM or not fs[0].service:
+            out.extend(f"{kind} [{f.rule}] {f.service + ': ' if f.service else ''}{f.message}" for f in fs)
+        else:
+            out.append(f"{kind} [{rule}] {name_list([f.service for f in fs])}: {text}")
+    return out
 
 
 def _path_str(parts: list) -> str:

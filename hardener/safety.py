@@ -104,19 +104,22 @@ def check(before: Project, after: Project, a: Analysis) -> list[str]:
         s, d = dep.src, dep.dst
         if s in pb and d in pb and connected(pb[s], pb[d]) and not connected(pa[s], pa[d]):
             problems.append(f"{s} no longer reaches {d} ({dep.evidence[0]})")
+    # a group is judged through one member per distinct placement (before, after), per member tuple
+    reps: dict[int, list[str]] = {}
     for g in a.groups:
         if g.src not in pb:
             continue
-        seen: set[tuple] = set()
-        for d in g.dsts:
-            if d == g.src or d not in pb:
-                continue
-            key = (pb[d], pa[d])
-            if key in seen:
-                continue
-            seen.add(key)
-            if connected(pb[g.src], pb[d]) and not connected(pa[g.src], pa[d]):
+        members = reps.get(id(g.dsts))
+        if members is None:
+            seen: dict[tuple, list[str]] = {}
+            for d in g.dsts:
+                if d in pb:
+                    seen.setdefault((pb[d], pa[d]), []).append(d)
+            members = reps[id(g.dsts)] = [x for group in seen.values() for x in group[:2]]
+        for d in members:
+            if d != g.src and connected(pb[g.src], pb[d]) and not connected(pa[g.src], pa[d]):
                 problems.append(f"{g.src} no longer reaches {d} ({g.evidence})")
+                break
     ib, ia = internal_networks(before), internal_networks(after)
     for name in before.services:
         if has_way_out(pb[name], ib) and not has_way_out(pa[name], ia):

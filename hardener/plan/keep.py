@@ -38,7 +38,8 @@ class Keep:
         # A group is kept by checking one member per distinct network situation: members on the
         # same networks are kept together. The representatives of a member set are cached (many
         # services share one set of data stores) until a member of some set changes networks.
-        self._dst_members = {self.owner(d) for g in self.a.groups for d in g.dsts}
+        tuples = {id(g.dsts): g.dsts for g in self.a.groups}  # shared member tuples, each once
+        self._dst_members = {self.owner(d) for dsts in tuples.values() for d in dsts}
         cache: dict[int, tuple[int, list[str]]] = {}
         for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
             hit = cache.get(id(group.dsts))

@@ -34,16 +34,15 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Reports):
         self.report_sharing()
         self.build_service_plans()
         self.plan.assumed = {
-            s: why for s, why in sorted(self.a.assumed.items())
-            if self.owner(s) in self.target and self.changed_reach(s)
+            s: self.a.assumed[s] for s in self.p.services
+            if s in self.a.assumed and self.owner(s) in self.target and self.changed_reach(s)
         }
         return self.plan
 
     def changed_reach(self, name: str) -> bool:
         """Was the service's network placement decided by this plan (so the kept reach matters)?"""
         o = self.owner(name)
-        return o in self.movable or self.target.get(o) != self.state[o].nets or any(
-            self.split.get(x) for x in self.split)
+        return o in self.movable or self.target.get(o) != self.state[o].nets or bool(self.split)
 
     def build_service_plans(self) -> None:
         order = {n: i for i, n in enumerate(self.p.services)}
