@@ -27,11 +27,11 @@ from __future__ import annotations
 from ruamel.yaml.nodes import MappingNode
 
 from hardener.compose import ComposeFile, find_key
-from hardener.config import Accept, Item, Settings, accepts, yaml_item
+from hardener.config import Accept, Item, Settings, accepts, egress_settings, yaml_item
 from hardener.errors import InputError
 from hardener.plan import Finding
 
-TOP_LEVEL_KEYS = ("accept",)
+TOP_LEVEL_KEYS = ("accept", "egress", "egress-mode", "egress-allow", "egress-image")
 
 
 def file_accepts(files: list[ComposeFile]) -> list[Accept]:
@@ -51,7 +51,10 @@ def file_accepts(files: list[ComposeFile]) -> list[Accept]:
                 for key, (kitem, vitem) in block.value.items():
                     if key not in TOP_LEVEL_KEYS:
                         raise fail(kitem, f"unknown key '{key}' at the top level (known: {', '.join(TOP_LEVEL_KEYS)})")
-                    out.extend(accepts(cf.path, vitem, fail, None, in_source=True))
+                    if key == "accept":
+                        out.extend(accepts(cf.path, vitem, fail, None, in_source=True))
+                    else:
+                        egress_settings(key, vitem, fail)  # checked here, read by the planner
         for name, node in cf.service_nodes().items():
             opts = find_key(node, "x-compose-harden")
             if opts is None or not isinstance(opts.value, MappingNode):

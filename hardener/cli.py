@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import signal
@@ -79,13 +80,18 @@ def _report_option(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 @click.option("--color", "colour", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour diffs and verdicts (auto: on a terminal, unless NO_COLOR is set).")
+@click.option("--egress-gateway", is_flag=True, default=None,
+              help="Route outbound traffic through one egress gateway (a forward proxy the tool adds). Opt-in.")
+@click.option("--egress-mode", type=click.Choice(["report", "enforce"]), default=None,
+              help="With --egress-gateway: report (allow and log all but cloud metadata; default) or enforce (allow-list).")
 @click.option("--max-size", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True, help="Refuse files larger than this many bytes.")
 @click.option("-v", "--verbose", is_flag=True, help="With --check, print the full summary too.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary, notes or progress on stderr (errors are still printed).")
 @click.version_option(__version__, "-V", "--version", prog_name="compose-harden")
 def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, reports: list[tuple[str, str]],
         fail_on: str | None, config_path: str | None, no_config: bool, show_config: bool, explain: str | None,
-        list_rules: bool, colour: str, max_size: int, verbose: bool, quiet: bool) -> None:
+        list_rules: bool, colour: str, egress_gateway: bool | None, egress_mode: str | None, max_size: int,
+        verbose: bool, quiet: bool) -> None:
     """Harden the networking of Docker Compose files.
 
     Puts services on per-tier networks (frontend, backend, data), makes networks that carry only
@@ -128,6 +134,10 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
         if settings.excluded(paths_[0]):
             console.err(f"{' + '.join(display_path(p) for p in paths_)}: skipped (excluded by {settings.path})")
             continue
+        if egress_gateway:
+            settings = dataclasses.replace(settings, egress="gateway")
+        if egress_mode:
+            settings = dataclasses.replace(settings, egress_mode=egress_mode)
         todo.append((paths_, settings))
 
     results: list[Result] = []

@@ -21,6 +21,10 @@ Settings (every key optional)::
     accept:                       acknowledged findings, per service ("*": every service and
       db:                         the findings about networks), with the reason
         data-published-port: "only bound to 127.0.0.1 for backups"
+    egress: gateway               route outbound traffic through one egress gateway (opt-in)
+    egress-mode: report           report (allow and log all but metadata) | enforce (allow-list)
+    egress-allow: [api.stripe.com, .github.com]   enforce mode: hosts allowed besides the stack's
+    egress-image: ubuntu/squid:6.6-24.04_beta     the gateway's image
 
 Unknown keys, unknown rule ids, and acknowledgements without a reason are errors that name the
 file and line. This module is read on every run: it imports no parser until a file is found.
@@ -38,7 +42,9 @@ from hardener.errors import HardenError, InputError
 CONFIG_FILES = (".compose-harden.yaml", ".compose-harden.yml")
 PYPROJECT = "pyproject.toml"
 TABLE = ("tool", "compose-harden")
-KEYS = ("select", "ignore", "exclude", "networks", "tiers", "accept")
+KEYS = ("select", "ignore", "exclude", "networks", "tiers", "accept", "egress", "egress-mode", "egress-allow",
+        "egress-image")
+EGRESS_MODES = ("report", "enforce")
 # config name -> the planner's role for the network
 NETWORK_ROLES = {"frontend": "front", "backend": "back", "data": "data"}
 RESERVED_NETWORKS = frozenset({"default", "host", "bridge", "none"})
@@ -77,6 +83,10 @@ class Settings:
     networks: tuple[tuple[str, str], ...] = ()  # (config name, network name)
     tiers: tuple[tuple[str, str], ...] = ()  # (image pattern, tier)
     accepts: tuple[Accept, ...] = field(default=())
+    egress: str | None = None  # "gateway": route outbound traffic through one forward proxy
+    egress_mode: str | None = None  # report | enforce
+    egress_allow: tuple[str, ...] = ()  # enforce mode: hosts allowed besides those the stack names
+    egress_image: str | None = None  # the gateway's image
 
     @property
     def root(self) -> str | None:
@@ -136,6 +146,10 @@ class Settings:
         lines.append("networks: " + json.dumps(names))
         lines.append("tiers: " + json.dumps(dict(self.tiers)))
         lines.append("accept: " + json.dumps(accept))
+        lines.append("egress: " + json.dumps(self.egress or "off"))
+        lines.append("egress-mode: " + json.dumps(self.egress_mode or "report"))
+        lines.append("egress-allow: " + json.dumps(list(self.egress_allow)))
+        lines.append("egress-image: " + json.dumps(self.egress_image))
         return "\n".join(lines) + "\n"
 
 
@@ -468,7 +482,35 @@ def settings_from(path: str, root: Item) -> Settings:
             values[key] = _tiers(vitem, fail)
         elif key == "accept":
             values["accepts"] = tuple(_service_accepts(path, vitem, fail))
+        else:
+            values.update(egress_settings(key, vitem, fail))
     return Settings(path=path, **values)
+
+
+def egress_settings(key: str, item: Item, fail: Any) -> dict[str, Any]:
+    """The egress gateway's settings (``egress``, ``egress-mode``, ``egress-allow``,
+    ``egress-image``), from a configuration or a compose file's top-level ``x-compose-harden``."""
+    import re
+
+    if key == "egress":
+        if item.value not in ("gateway", "off", None):
+            raise fail(item, f"egress: 'gateway' or 'off', not {item.value!r}")
+        return {"egress": "gateway" if item.value == "gateway" else None}
+    if key == "egress-mode":
+        if item.value not in EGRESS_MODES:
+            raise fail(item, f"egress-mode: one of {', '.join(EGRESS_MODES)}, not {item.value!r}")
+        return {"egress_mode": item.value}
+    if key == "egress-allow":
+        hosts = _strings(item, fail, key)
+        for x, h in zip(item.value or [], hosts):
+            if not re.fullmatch(r"\.?[A-Za-z0-9*](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*|[0-9a-fA-F:./]+", h):
+                raise fail(x, f"egress-allow: not a host name or address: {h!r}")
+        return {"egress_allow": tuple(hosts)}
+    if key == "egress-image":
+        if not isinstance(item.value, str) or not item.value.strip() or any(c.isspace() for c in item.value):
+            raise fail(item, "egress-image: an image reference")
+        return {"egress_image": item.value}
+    raise fail(item, f"unknown key '{key}'")
 
 
 def _strings(item: Item, fail: Any, key: str) -> list[str]:

@@ -92,7 +92,7 @@ class FileEditor:
             ln += 1
         return line
 
-    def insert_after_line(self, line: int, lines: list[str], rank: int = 1) -> None:
+    def insert_after_line(self, line: int, lines: list[str], rank: float = 1) -> None:
         """Insert whole lines after ``line`` (a missing final newline stays missing: see result)."""
         pos = self.lines.end(line)
         self.splice(pos, pos, self.join_lines(lines), rank)
@@ -120,6 +120,8 @@ class FileEditor:
             return [f"{pad}{k}:"] + [f"{' ' * (indent + seq_off)}- {i}" for i in items]
         if value is None:
             return [f"{pad}{k}:"]
+        if isinstance(value, str) and "\n" in value:
+            return [f"{pad}{k}: |"] + block_lines(value, " " * (indent + step))
         return [f"{pad}{k}: {self.style.scalar(value)}"]
 
     # --- mapping operations --------------------------------------------------------------------
@@ -128,7 +130,7 @@ class FileEditor:
             raise EditError("empty mapping")
         return mapping.value[0][0].start_mark.column
 
-    def add_pair(self, mapping: MappingNode, key: str, value: Any, **kw: Any) -> None:
+    def add_pair(self, mapping: MappingNode, key: str, value: Any, blank_before: bool = False, **kw: Any) -> None:
         """Add ``key: value`` at the end of a mapping (block, or flow such as ``{image: x}``)."""
         if mapping.flow_style:
             close = self.text.rfind("}", mapping.start_mark.index, mapping.end_mark.index)
@@ -141,7 +143,9 @@ class FileEditor:
         step = self.style.block_mapping_step(mapping)
         seq_off = self.style.block_seq_offset(mapping)
         lines = self.render_pair(key, value, indent, step, seq_off, **kw)
-        self.insert_after_line(self.after_block_comments(self.last_line(mapping), indent), lines)
+        if blank_before:
+            lines = [""] + lines
+        self.insert_after_line(self.after_block_comments(self.last_line(mapping), indent), lines, rank=-indent)
 
     def replace_flow_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
         """Replace or delete ``key: value`` inside a flow mapping."""
@@ -258,7 +262,7 @@ class FileEditor:
         lines: list[str] = []
         for k, v in pairs.items():
             lines.extend(self.render_pair(k, v, child_lines_at, step, self.style.seq_offset))
-        self.insert_after_line(loc.key.start_mark.line, lines)
+        self.insert_after_line(loc.key.start_mark.line, lines, rank=-child_lines_at)
 
     # --- sequences -----------------------------------------------------------------------------
     def edit_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool = False) -> None:
@@ -291,7 +295,7 @@ class FileEditor:
             q = _quote_of(node)
             items = [prefix + (_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q))
                      for a in add]
-            self.insert_after_line(self.last_line(node), items, rank=0)
+            self.insert_after_line(self.last_line(node), items, rank=-len(prefix) + 1.5)
 
     def edit_flow_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool) -> None:
         start, end = node.start_mark.index, node.end_mark.index
@@ -344,7 +348,7 @@ class FileEditor:
                     lines.append(f"{' ' * indent}{self.style.scalar(k)}: {{}}")
                 else:
                     lines.extend(self.render_pair(k, v, indent, step, self.style.seq_offset))
-            self.insert_after_line(self.last_line(node), lines)
+            self.insert_after_line(self.last_line(node), lines, rank=-indent)
 
     def replace_entries(self, node: MappingNode, add: dict[str, Any]) -> None:
         """Replace all entries of a block mapping with new ones, keeping the comments among them."""
@@ -430,6 +434,10 @@ class FileEditor:
             lines = [""] + lines
         self.insert_after_line(after, lines, rank=2)
 
+    def blank_between(self, mapping: MappingNode) -> bool:
+        """Does this block mapping separate its entries with blank lines?"""
+        return any(k.start_mark.line > 0 and self.lines.is_blank(k.start_mark.line - 1) for k, _ in mapping.value[1:])
+
     def blank_between_top_level(self) -> bool:
         """Does the file separate its blocks with blank lines? Judged on the top-level keys, or,
         when there is only one, on the services."""
@@ -443,6 +451,13 @@ class FileEditor:
             if ln > 0 and self.lines.is_blank(ln - 1):
                 return True
         return False
+
+
+def block_lines(text: str, pad: str) -> list[str]:
+    """A multi-line string as the lines of a literal block scalar (``|``), ``$`` written as ``$$``
+    so that Compose does not interpolate it. The text ends with one line break (``|`` keeps one)."""
+    body = text.replace("$", "$$").rstrip("\n").split("\n")
+    return [pad + line if line else "" for line in body]
 
 
 def _is_reset(node: Node) -> bool:
@@ -473,10 +488,12 @@ def _flow(value: Any, style: Style, quote_items: bool = False) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{style.scalar(str(k))}: {_flow(v, style)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(style.scalar(str(untag(v)), force_quote=quote_items) if isinstance(untag(v), str)
-                               else _flow(v, style) for v in value) + "]"
+        return "[" + ", ".join(style.scalar(str(untag(v)), force_quote=quote_items or ":" in str(untag(v)))
+                               if isinstance(untag(v), str) else _flow(v, style) for v in value) + "]"
     if value is None:
         return "null"
+    if isinstance(value, str) and ":" in value:
+        return style.scalar(value, force_quote=True)  # a ':' in a flow collection trips YAML 1.1 readers
     return style.scalar(value)
 
 
@@ -513,6 +530,10 @@ class ProjectEditor:
                 exc.service = exc.service or sp.name
                 raise
         self.edit_networks()
+        if self.plan.gateway is not None and self.plan.gateway_changed:
+            from hardener.gateway_edit import add_gateway
+
+            add_gateway(self)
         return [self.editor(cf).result() for cf in self.project.files if id(cf) in self.editors]
 
     # services -----------------------------------------------------------------------------------
@@ -542,6 +563,10 @@ class ProjectEditor:
             self.set_networks(svc, sp, net_defs, placed)
         if "ports" in keys:
             self.add_ports(svc, sp)
+        if "environment" in keys:
+            from hardener.gateway_edit import set_environment
+
+            set_environment(self, svc, sp)
 
     def place_networks(self, svc: Service, sp: ServicePlan, net_defs: list, mode_defs: list) -> dict[int, list[str]]:
         """Which definition of the service (which file) receives each new network."""

@@ -69,7 +69,7 @@ def _line_changes(text: str, splices: list[Splice]) -> list[tuple[int, int, list
     sorted, merged where they touch, with lines the change leaves as they were trimmed off."""
     lines = Lines(text)
     spans: list[list] = []
-    for sp in sorted(splices, key=lambda s: (s.start, s.end, s.order)):
+    for sp in sorted(splices, key=lambda s: (s.start, s.end, s.rank, s.order)):
         # an edit at the very end of a file without a final newline changes its last line
         first = lines.line_of(sp.start) if sp.start < len(text) or not text.endswith("\n") else len(lines)
         at_line_start = sp.start == lines.start(first)
@@ -145,7 +145,14 @@ def summary_lines(result: Result) -> list[str]:
                 parts.append(f"network_mode: {sp.before['network_mode']} removed")
         if "ports" in sp.changed_keys and sp.ports_why:
             parts.append(sp.ports_why)
+        if sp.env_set and plan.gateway is not None:
+            parts.append(f"sets {', '.join(sp.env_set)}: outbound through {plan.gateway.service}")
         lines.append(f"{label} -> {'; '.join(parts)}")
+    g = plan.gateway
+    if g is not None and plan.gateway_changed:
+        what = "updated" if g.exists else "added"
+        lines.append(f"egress gateway {g.service}: {what} ({g.image}, {g.mode} mode; configs.{g.config} holds its squid.conf), "
+                     f"on {', '.join(g.networks)}; routes {name_list(g.routed) or 'no service yet'}")
     for n, np_ in plan.networks.items():
         if np_.create:
             lines.append(f"network {n}: created" + (" with internal: true" if n in internal else ""))

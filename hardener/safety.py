@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardener import ports as portspec
-from hardener.compose import Project, untag
+from hardener.compose import Project, as_mapping, untag
 from hardener.evidence import Analysis
 from hardener.interpolate import interpolate
 
@@ -96,7 +96,20 @@ def needs_way_out(a: Analysis, name: str, project: Project) -> bool:
     return isinstance(opts, dict) and untag(opts.get("egress")) is True
 
 
-def check(before: Project, after: Project, a: Analysis) -> list[str]:
+def through_gateway(after: Project, pa: dict[str, Placement], name: str, gateway: Any, internal: set[str]) -> bool:
+    """Does the service go out through the egress gateway: its proxy variables point at it, it
+    shares a network with it, and the gateway has a way out?"""
+    if gateway is None or gateway.service not in pa:
+        return False
+    env = as_mapping(after.services[name].data.get("environment"))
+    proxy = f"http://{gateway.service}:"
+    if not str(env.get("HTTPS_PROXY") or "").startswith(proxy) or not str(env.get("https_proxy") or "").startswith(proxy):
+        return False
+    g = pa[gateway.service]
+    return connected(pa[name], g) and has_way_out(g, internal)
+
+
+def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> list[str]:
     """What the edited project would break (empty when nothing)."""
     pb, pa = placements(before), placements(after)
     problems: list[str] = []
@@ -123,6 +136,8 @@ def check(before: Project, after: Project, a: Analysis) -> list[str]:
     ib, ia = internal_networks(before), internal_networks(after)
     for name in before.services:
         if has_way_out(pb[name], ib) and not has_way_out(pa[name], ia):
+            if through_gateway(after, pa, name, gateway, ia):
+                continue
             if needs_way_out(a, name, before):
                 problems.append(f"{name} lost its way out")
             elif portspec.publishes(after.services[name].data):

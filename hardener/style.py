@@ -17,6 +17,11 @@ from hardener.textedit import Lines
 from hardener.yamlload import iter_nodes
 
 PLAIN_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+# Also plain, for values the tool writes such as URLs and image references: no space, no flow
+# indicator, no ": " or " #", not starting with an indicator, and not something YAML 1.1 would
+# read as a number or a base-60 value (the ports "22:22").
+PLAIN_VALUE = re.compile(r"^[A-Za-z_./][A-Za-z0-9_./:=@+\-]*$")
+NUMERIC_LIKE = re.compile(r"^[0-9+.\-][0-9_:.eE+\-]*$")
 YAML11_SPECIAL = frozenset(
     "y n yes no on off true false null ~ Y N YES NO ON OFF TRUE FALSE NULL Yes No On Off True False Null".split()
 )
@@ -82,7 +87,9 @@ class Style:
         if isinstance(value, int):
             return str(value)
         q = quote or self.quote
-        if not force_quote and PLAIN_SAFE.match(value) and value not in YAML11_SPECIAL:
+        if not force_quote and value not in YAML11_SPECIAL and (
+                PLAIN_SAFE.match(value) or (PLAIN_VALUE.match(value) and not value.endswith(":")
+                                            and not NUMERIC_LIKE.match(value))):
             return value
         if q == "'":
             return "'" + value.replace("'", "''") + "'"

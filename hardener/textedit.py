@@ -18,8 +18,9 @@ class Splice:
     end: int
     text: str
     order: int = 0  # ties at one position: lower first (after rank)
-    rank: int = 1  # ties at one position: 0 list items (they belong to the block ending there),
-    # 1 keys of that block's mapping, 2 top-level blocks
+    rank: float = 1  # ties at one position: lower first. Lines inserted at the end of a block rank by
+    # depth, the deepest first (a nested block ends before the block that holds it): -indent for
+    # mapping keys, -(dash column) - 0.5 for list items; 2 for new top-level blocks
 
 
 class EditConflict(Exception):

@@ -17,14 +17,19 @@ from dataclasses import replace
 from typing import Any
 
 from hardener import safety
-from hardener.compose import ComposeFile, build_project, parse_source, untag
+from hardener.compose import ComposeFile, as_mapping, build_project, parse_source, untag
 from hardener.edit import FileEdit
 from hardener.errors import InputError, VerifyError
 from hardener.plan import ABSENT, NETWORK_KEYS, Plan
+from hardener.plan.gateway import ALL_PROXY_KEYS
+from hardener.plan.model import GatewayPlan
 from hardener.source import Source
 
 
-def _masked(data: Any, services: set[str], anchors: set[str]) -> Any:
+def _masked(data: Any, services: set[str], anchors: set[str], gateway: GatewayPlan | None = None) -> Any:
+    """The data the tool may not change: everything but the top-level networks, the network keys
+    (and, with the egress gateway, the proxy variables) of the services it changes and of the
+    anchors it edited for them, and the gateway's own service and configuration."""
     if not isinstance(data, dict):
         return data
     out = dict(data)
@@ -35,8 +40,18 @@ def _masked(data: Any, services: set[str], anchors: set[str]) -> Any:
         for name in services:
             s = untag(svcs.get(name))
             if isinstance(s, dict):
-                svcs[name] = {k: v for k, v in s.items() if k not in NETWORK_KEYS}
+                svcs[name] = _strip_service(s)
+        if gateway is not None:
+            svcs.pop(gateway.service, None)
         out["services"] = svcs
+    if gateway is not None:
+        configs = untag(out.get("configs"))
+        if isinstance(configs, dict):
+            configs = {k: v for k, v in configs.items() if k != gateway.config}
+            if configs:
+                out["configs"] = configs
+            else:
+                out.pop("configs")
     for key in anchors:
         v = out.get(key)
         if isinstance(v, dict):
@@ -44,9 +59,29 @@ def _masked(data: Any, services: set[str], anchors: set[str]) -> Any:
     return out
 
 
+def _strip_service(s: dict) -> dict:
+    out = {k: v for k, v in s.items() if k not in NETWORK_KEYS}
+    if "environment" in out:
+        env = _strip_proxy_env(untag(out["environment"]))
+        if env in ({}, []) and not untag(s["environment"]) in ({}, []):
+            out.pop("environment")
+        else:
+            out["environment"] = env
+    return out
+
+
+def _strip_proxy_env(env: Any) -> Any:
+    if isinstance(env, dict):
+        return {k: v for k, v in env.items() if k not in ALL_PROXY_KEYS}
+    if isinstance(env, list):
+        return [x for x in env if not (isinstance(untag(x), str) and untag(x).split("=", 1)[0] in ALL_PROXY_KEYS)]
+    return env
+
+
 def _strip_network_keys(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_network_keys(v) for k, v in value.items() if k not in NETWORK_KEYS}
+        return {k: _strip_network_keys(v) if k != "environment" else _strip_proxy_env(untag(v))
+                for k, v in value.items() if k not in NETWORK_KEYS and k not in ALL_PROXY_KEYS}
     return value
 
 
@@ -93,8 +128,8 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
             new = parse_source(source, measured=True)
         except InputError as exc:
             raise VerifyError(cf.path, f"internal error: the edited file does not parse ({exc.message}); file left untouched", exc.line, exc.column) from None
-        before = _masked(cf.data, changed_services, fe.touched_anchors)
-        after = _masked(new.data, changed_services, fe.touched_anchors)
+        before = _masked(cf.data, changed_services, fe.touched_anchors, plan.gateway)
+        after = _masked(new.data, changed_services, fe.touched_anchors, plan.gateway)
         if before != after:
             raise VerifyError(cf.path, "internal error: the edit changed data outside network keys: "
                               + explain(before, after) + "; file left untouched")
@@ -115,7 +150,15 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
                     files[0].path,
                     f"internal error: {sp.name}.{key} is {got!r} after the edit, the plan says {want!r}; file left untouched",
                 )
-    problems = safety.check(plan.project, project, plan.analysis)
+        if sp.env_set:
+            env = as_mapping(svc.data.get("environment"))
+            wrong = [k for k, v in sp.env_set.items() if env.get(k) != v]
+            if wrong:
+                raise VerifyError(files[0].path, f"internal error: {sp.name}.environment.{wrong[0]} is "
+                                  f"{env.get(wrong[0])!r} after the edit, the plan says {sp.env_set[wrong[0]]!r}")
+    if plan.gateway is not None:
+        _check_gateway(plan, project, files[0].path)
+    problems = safety.check(plan.project, project, plan.analysis, plan.gateway)
     if problems:
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
         raise VerifyError(files[0].path, "internal error: the edited files would break the stack: "
@@ -127,3 +170,17 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
         raise VerifyError(files[0].path, "internal error: top-level networks differ from the plan: "
                           + explain(want_nets, got_nets))
     return reparsed
+
+
+def _check_gateway(plan: Plan, project: Any, path: str) -> None:
+    g = plan.gateway
+    svc = project.services.get(g.service)
+    if svc is None:
+        raise VerifyError(path, f"internal error: the egress gateway {g.service} is missing after the edit")
+    nets = _norm_networks(untag(svc.data.get("networks")))
+    if not isinstance(nets, dict) or set(g.networks) - set(nets):
+        raise VerifyError(path, f"internal error: the egress gateway is on {nets}, the plan says {g.networks}")
+    spec = untag(project.configs.get(g.config))
+    content = untag(spec.get("content")) if isinstance(spec, dict) else None
+    if not isinstance(content, str) or content.replace("$$", "$") != g.content:
+        raise VerifyError(path, f"internal error: configs.{g.config} does not hold the planned squid.conf")

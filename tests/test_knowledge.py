@@ -65,7 +65,7 @@ def test_lookup(ref, tier):
         ("zabbix-build-mysql:alpine-local", "app", set(), None),
         # names with a proxy word that are not edge services
         ("ubuntu/squid:latest", "app", set(), None),
-        ("zabbix/zabbix-java-gateway:alpine-7.0-latest", "app", set(), None),
+        ("zabbix/zabbix-java-gateway:alpine-7.0-latest", "app", {"jvm"}, None),
         ("supabase/edge-runtime:v1.70.3", "app", set(), None),
         # data stores, and the same image in every role
         ("wazuh/wazuh-indexer:4.9.0", "data", set(), "elasticsearch"),

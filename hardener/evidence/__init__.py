@@ -15,6 +15,7 @@ One module per kind of evidence, each adding dependencies with a confidence and 
 ``routing``         whether each reverse proxy's routes are known
 ``needs``           reachability kept where evidence is missing (unknown routing, unknown needs)
 ``outbound``        evidence that a service calls out of the stack (a data store keeps a way out)
+``endpoints``       the external hosts a service names, and whether that traffic is HTTP(S)
 ``hostnet``         why a host-mode service needs the host's network
 ==================  ==============================================================================
 
@@ -29,6 +30,7 @@ from hardener.compose import Project
 from hardener.evidence import (
     configs,
     declared,
+    endpoints,
     environment,
     hostnet,
     labels,
@@ -61,5 +63,6 @@ def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None 
     routing.collect(project, a, read)
     needs.collect(project, a, unread)
     outbound.collect(project, a, read)
+    endpoints.collect(project, a, reader)
     hostnet.collect(project, a, read)
     return a

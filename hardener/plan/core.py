@@ -62,6 +62,7 @@ class Core:
         self.placement: dict[str, dict[str, str]] = {}  # service -> network -> key it depends on
         self.split: dict[str, str] = {}  # data store -> the flat network it was moved off
         self.store_roles: dict[str, str] = {}  # data store (owner) -> its data network role
+        self.env_plans: dict[str, dict[str, str]] = {}  # service -> environment variables to set
         self._dst_sets: dict[int, set[str]] = {}
 
     # names ----------------------------------------------------------------------------------

@@ -55,10 +55,13 @@ class ServicePlan:
     why: dict[str, str] = field(default_factory=dict)  # network -> why the service is on it
     ports_why: str | None = None  # why ports are published (leaving host mode)
     placement: dict[str, str] = field(default_factory=dict)  # network -> key whose file should list it
+    env_set: dict[str, str] = field(default_factory=dict)  # environment variables to set (egress gateway)
+    env_style: str = "mapping"  # how its environment is written: mapping | list
 
     @property
     def changed_keys(self) -> list[str]:
-        return [k for k in NETWORK_KEYS if not same(self.before.get(k, ABSENT), self.after.get(k, ABSENT))]
+        keys = [k for k in NETWORK_KEYS if not same(self.before.get(k, ABSENT), self.after.get(k, ABSENT))]
+        return keys + (["environment"] if self.env_set else [])
 
 
 @dataclass
@@ -71,6 +74,34 @@ class NetworkPlan:
 
 
 @dataclass
+class GatewayPlan:
+    """The egress gateway the plan adds (or keeps up to date): one forward proxy, the only member
+    of a non-internal network, that the routed services reach on their internal networks."""
+
+    service: str  # its service name
+    image: str
+    config: str  # the top-level configs entry holding squid.conf
+    content: str  # squid.conf
+    networks: list[str]  # the egress network first, then the internal networks it serves
+    egress_network: str
+    mode: str  # report | enforce
+    routed: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)  # enforce mode: the hosts it lets through
+    exists: bool = False  # already in the file (recognised by its marker)
+    config_exists: bool = False
+    file_index: int = 0  # the file that defines it (or receives it)
+
+    def definition(self) -> dict:
+        return {
+            "image": self.image,
+            "restart": "unless-stopped",
+            "configs": [{"source": self.config, "target": "/etc/squid/squid.conf"}],
+            "networks": list(self.networks),
+            "x-compose-harden": {"role": "egress-gateway"},
+        }
+
+
+@dataclass
 class Plan:
     project: Project
     analysis: Analysis
@@ -79,10 +110,22 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     assumed: dict[str, str] = field(default_factory=dict)  # service -> reach kept on no evidence, and why
+    gateway: GatewayPlan | None = None
 
     @property
     def changed(self) -> bool:
-        return any(sp.changed_keys for sp in self.services.values()) or bool(self.networks)
+        return any(sp.changed_keys for sp in self.services.values()) or bool(self.networks) or self.gateway_changed
+
+    @property
+    def gateway_changed(self) -> bool:
+        g = self.gateway
+        return g is not None and (not g.exists or not g.config_exists or g.content != self.current_gateway_content())
+
+    def current_gateway_content(self) -> str | None:
+        g = self.gateway
+        spec = untag(self.project.configs.get(g.config)) if g else None
+        content = untag(spec.get("content")) if isinstance(spec, dict) else None
+        return content.replace("$$", "$") if isinstance(content, str) else None
 
     def changed_services(self) -> list[ServicePlan]:
         return [sp for sp in self.services.values() if sp.changed_keys]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hardener.compose import untag
 from hardener.plan.core import Core
 from hardener.plan.flat import Flat
+from hardener.plan.gateway import Gateway
 from hardener.plan.hostmode import HostMode
 from hardener.plan.internal import Internal
 from hardener.plan.keep import Keep
@@ -13,7 +14,7 @@ from hardener.plan.reports import Reports
 from hardener.plan.tiers import Tiers
 
 
-class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Reports):
+class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Gateway, Reports):
     def run(self) -> Plan:
         self.freeze_unresolved_neighbours()
         self.host_mode()
@@ -30,6 +31,7 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Reports):
         self.keep_extends()
         self.mark_internal()
         self.keep_extends()
+        self.plan_gateway()
         self.report_routing()
         self.report_sharing()
         self.build_service_plans()
@@ -79,7 +81,7 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Reports):
             if name in self.host_ports:
                 after["ports"] = self.host_ports[name]
             sp = ServicePlan(name, self.tiers[name], before, after, self.why[name], self.ports_why.get(name),
-                             self.placement.get(name, {}))
+                             self.placement.get(name, {}), self.env_plans.get(name, {}))
             if sp.changed_keys:
                 if st.mode == "bridge":
                     self.plan.findings.append(Finding(

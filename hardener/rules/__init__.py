@@ -39,6 +39,13 @@ _MODULES = (
     "unresolved_network",
     "host_network_client",
     "proxy_routing_unknown",
+    "egress_gateway",
+    "egress_bypass_edge",
+    "egress_non_http",
+    "egress_proxy_preset",
+    "egress_java_proxy",
+    "egress_node_env_proxy",
+    "egress_unroutable",
 )
 
 SEVERITIES = ("error", "warning", "note")
