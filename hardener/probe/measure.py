@@ -39,7 +39,7 @@ class Pass:
 
 
 FIRST = Pass(jobs=12, dns_wait=3, tcp_wait=2)
-SECOND = Pass(jobs=4, dns_wait=6, tcp_wait=4)
+SECOND = Pass(jobs=6, dns_wait=5, tcp_wait=3)
 
 CHECK_SH = r"""
 for a in nslookup nc timeout awk; do command -v "$a" >/dev/null 2>&1 || echo "M	$a"; done

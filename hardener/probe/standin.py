@@ -177,14 +177,12 @@ def rewrite(
             for net, attach in (svc.get("networks") or {}).items():
                 attach = attach or {}
                 kept = {k: attach[k] for k in NETWORK_ATTACH_KEYS if attach.get(k) not in (None, [], "")}
-                aliases = list(kept.get("aliases") or [])
+                aliases = [str(a) for a in kept.get("aliases") or []]
+                if svc.get("container_name") and str(svc["container_name"]) not in aliases:
+                    aliases.append(str(svc["container_name"]))
                 for a in aliases:
-                    out.alias_of.setdefault(str(a), []).append(name)
-                if svc.get("container_name"):
-                    cn = str(svc["container_name"])
-                    if cn not in aliases:
-                        aliases.append(cn)
-                        out.alias_of.setdefault(cn, []).append(name)
+                    if name not in out.alias_of.setdefault(a, []):
+                        out.alias_of[a].append(name)
                 if aliases:
                     kept["aliases"] = aliases
                 lost = sorted(k for k in attach if k not in NETWORK_ATTACH_KEYS and attach[k] not in (None, [], ""))
@@ -233,9 +231,9 @@ def rewrite(
             dropped.setdefault("ports of services without their own network namespace", []).append(name)
         if ports:
             new["ports"] = ports
-        listens = [] if mode == "host" or mode.startswith("service:") or mode == "none" else sorted(
-            {PROBE_PORT, *_container_ports(svc)}
-        )[:MAX_LISTEN_PORTS]
+        listens = [] if mode == "host" or mode.startswith("service:") or mode == "none" else [PROBE_PORT] + sorted(
+            set(_container_ports(svc)) - {PROBE_PORT}
+        )[:MAX_LISTEN_PORTS - 1]
         out.listens[name] = listens
         if dns and not mode.startswith("service:") and mode != "none":
             new["dns"] = [dns]

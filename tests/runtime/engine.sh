@@ -154,12 +154,14 @@ restore_iptables() { # restore_iptables SAVE RESTORE SNAPSHOT
   local save=$1 restore=$2 snap=$3 t tables
   command -v "$save" >/dev/null || return 0
   tables=$("$save" 2>/dev/null | sed -n 's/^\*//p')
-  for t in $tables; do
+  for t in $tables; do # only tables that exist: naming another one would create it
     "${save%-save}" -t "$t" -F 2>/dev/null || true
     "${save%-save}" -t "$t" -X 2>/dev/null || true
+    if [ "$t" = filter ]; then
+      for c in INPUT FORWARD OUTPUT; do "${save%-save}" -t filter -P "$c" ACCEPT 2>/dev/null || true; done
+    fi
   done
-  for c in INPUT FORWARD OUTPUT; do "${save%-save}" -P "$c" ACCEPT 2>/dev/null || true; done
-  [ -s "$snap" ] && "$restore" <"$snap"
+  if [ -s "$snap" ]; then "$restore" <"$snap"; fi
   # tables that did not exist before: remove them (nf_tables backend), so that the save
   # output is what it was
   if command -v nft >/dev/null; then
