@@ -54,7 +54,8 @@ RENDERED = {
         "api": {"image": "api", "networks": {"default": None, "data": {"ipv4_address": "10.5.0.9"}},
                 "expose": ["9000", "9100-9102", "53/udp"], "links": ["db:database", "gone"]},
         "db": {"image": "postgres", "container_name": "shop-db", "networks": {"data": None}},
-        "agent": {"image": "agent", "network_mode": "container:shop-web", "hostname": "x", "links": ["db"]},
+        "agent": {"image": "agent", "network_mode": "container:shop-web", "hostname": "x", "links": ["db"],
+                  "ports": [{"target": 1, "published": "1", "protocol": "tcp"}]},
         "lonely": {"image": "x", "network_mode": "container:somewhere-else"},
         "tail": {"image": "x", "network_mode": "service:lonely"},
         "hosted": {"image": "x", "network_mode": "host", "ports": [{"target": 9, "published": "9", "protocol": "tcp"}],
@@ -85,7 +86,9 @@ def test_standin_keeps_what_decides_connectivity_and_nothing_else():
     # listeners: the probe port and every TCP port published or exposed
     assert sm.listens["api"] == [PROBE_PORT, 9000, 9100, 9101, 9102]
     assert sm.listens["web"] == [PROBE_PORT, 80, 443]
-    assert sm.listens["hosted"] == [] and sm.listens["agent"] == []
+    assert sm.listens["hosted"] == [9] and sm.listens["agent"] == []
+    assert svc["hosted"]["environment"]["CHP_BIND"] == "127.0.0.1:" and svc["web"]["environment"]["CHP_BIND"] == ""
+    assert [(p.key, p.host_port) for p in sm.published["hosted"]] == [("127.0.0.1:9", 9)]  # the host's own port
     assert svc["hosted"]["dns"] == ["198.19.252.2"] and "ports" not in svc["hosted"] and "links" not in svc["hosted"]
     # published TCP ports: loopback, at the probe's ports, keyed as the file publishes them
     assert svc["web"]["ports"] == [
@@ -100,7 +103,8 @@ def test_standin_keeps_what_decides_connectivity_and_nothing_else():
     assert sm.internal == {"data": True, "default": False, "lan": False, "proxy": False}
     notes = "\n".join(sm.notes)
     for words in ("network proxy: external", "driver macvlan probed as a bridge", "UDP/SCTP published ports (web)",
-                  "fixed subnets", "static addresses on networks (api)", "volumes (web)", "lonely: not started"):
+                  "fixed subnets", "static addresses on networks (api)", "volumes (web)", "lonely: not started",
+                  "ports of services without their own network namespace (agent)"):
         assert words in notes
 
 

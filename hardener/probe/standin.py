@@ -18,7 +18,7 @@ The rewrite also makes the run safe to do beside real stacks on the same engine:
 * every published TCP port is bound on 127.0.0.1 at a free port the probe picks (the result
   is keyed by the port the file publishes), UDP publishing goes;
 * every container's DNS server is the probe's own resolver (``dns``), so no lookup leaves the
-  machine; host-mode stand-ins listen on nothing.
+  machine; host-mode stand-ins listen on loopback only, on the service's own ports.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ QUIET_KEYS = frozenset({
 # The stand-in's command. Compose interpolates the model once more, hence $$.
 LISTEN_SH = (
     'mkdir -p /tmp/chp && echo "$$CHP_ID" > /tmp/chp/id && '
-    'for p in $$CHP_PORTS; do httpd -p "$$p" -h /tmp/chp; done; '
+    'for p in $$CHP_PORTS; do httpd -p "$$CHP_BIND$$p" -h /tmp/chp; done; '
     "trap 'exit 0' TERM INT; while :; do sleep 60 & wait $$!; done"
 )
 
@@ -202,9 +202,10 @@ def rewrite(
         }
         if relaxed:
             new["depends_on"] = relaxed
-        # published TCP ports: loopback, at a port of the probe's choosing
+        # published TCP ports: loopback, at a port of the probe's choosing; a host-mode service
+        # listens on the host itself (Docker discards its ports): loopback only, at its own ports
         ports = []
-        if mode != "host" and not mode.startswith("service:"):
+        if mode in ("", "bridge", "host"):
             for p in svc.get("ports") or []:
                 if not isinstance(p, dict):
                     continue
@@ -224,16 +225,24 @@ def rewrite(
                             continue
                     except ValueError:
                         continue
+                key = _published_key(host_ip, published)
+                if mode == "host":
+                    out.published.setdefault(name, []).append(Published(key, int(published), target))
+                    continue
                 port = free_port()
-                out.published.setdefault(name, []).append(Published(_published_key(host_ip, published), port, target))
+                out.published.setdefault(name, []).append(Published(key, port, target))
                 ports.append({"target": target, "published": str(port), "host_ip": "127.0.0.1", "protocol": "tcp"})
         elif svc.get("ports"):
             dropped.setdefault("ports of services without their own network namespace", []).append(name)
         if ports:
             new["ports"] = ports
-        listens = [] if mode == "host" or mode.startswith("service:") or mode == "none" else [PROBE_PORT] + sorted(
-            set(_container_ports(svc)) - {PROBE_PORT}
-        )[:MAX_LISTEN_PORTS - 1]
+        own_ports = sorted(set(_container_ports(svc)) - {PROBE_PORT})
+        if mode == "host":
+            listens = own_ports[:MAX_LISTEN_PORTS]
+        elif mode.startswith("service:") or mode == "none":
+            listens = []
+        else:
+            listens = [PROBE_PORT] + own_ports[:MAX_LISTEN_PORTS - 1]
         out.listens[name] = listens
         if dns and not mode.startswith("service:") and mode != "none":
             new["dns"] = [dns]
@@ -241,7 +250,8 @@ def rewrite(
             "image": image,
             "pull_policy": pull,
             "entrypoint": ["/bin/sh", "-c"],
-            "environment": {"CHP_ID": f"{token}:{name}", "CHP_PORTS": " ".join(map(str, listens))},
+            "environment": {"CHP_ID": f"{token}:{name}", "CHP_PORTS": " ".join(map(str, listens)),
+                            "CHP_BIND": "127.0.0.1:" if mode == "host" else ""},
             "stop_grace_period": "1s",
             "restart": "no",
         })
