@@ -17,7 +17,7 @@ import socket
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hardener.probe.engine import Budget, Engine, ProbeError
 from hardener.probe.measure import Job, Seen, measure, owners_of, published, reached, targets_for
@@ -35,7 +35,6 @@ class Options:
     pull: str = "missing"  # missing | never | always
     timeout: float = 600
     label: str = ""  # how the result names the project for the user
-    extra_notes: list[str] = field(default_factory=list)
 
 
 class Interrupted(Exception):
@@ -109,7 +108,7 @@ def probe(opts: Options, engine: Engine | None = None) -> dict:
             raise ProbeError(f"image {opts.image} is not on the engine (--pull never): load it or allow pulling")
         token = secrets.token_hex(4)
         project = f"chprobe{token}"
-        notes: list[str] = list(opts.extra_notes)
+        notes: list[str] = []
         model = render(engine, project, opts.directory, opts.files, opts.profiles, notes)
         outside = Outside(token, lifetime=opts.timeout + 120)
         listeners = HostListeners(token)
