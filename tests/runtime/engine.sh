@@ -151,7 +151,7 @@ cmd_up() {
 }
 
 restore_iptables() { # restore_iptables SAVE RESTORE SNAPSHOT
-  local save=$1 restore=$2 snap=$3 t tables
+  local save=$1 restore=$2 snap=$3 t tables rc=0
   command -v "$save" >/dev/null || return 0
   tables=$("$save" 2>/dev/null | sed -n 's/^\*//p')
   for t in $tables; do # only tables that exist: naming another one would create it
@@ -161,7 +161,7 @@ restore_iptables() { # restore_iptables SAVE RESTORE SNAPSHOT
       for c in INPUT FORWARD OUTPUT; do "${save%-save}" -t filter -P "$c" ACCEPT 2>/dev/null || true; done
     fi
   done
-  if [ -s "$snap" ]; then "$restore" <"$snap"; fi
+  if [ -s "$snap" ]; then "$restore" <"$snap" || rc=1; fi
   # tables that did not exist before: remove them (nf_tables backend), so that the save
   # output is what it was
   if command -v nft >/dev/null; then
@@ -170,37 +170,45 @@ restore_iptables() { # restore_iptables SAVE RESTORE SNAPSHOT
       grep -qx "\*$t" "$snap" 2>/dev/null || nft delete table "$fam" "$t" 2>/dev/null || true
     done
   fi
+  return $rc
 }
 
 cmd_down() {
   [ "$(id -u)" = 0 ] || die "must run as root"
+  set +e # go through every step whatever fails: a half-restored host is the worst outcome
+  local failed=""
   if [ -S "$SOCK" ] && dk version >/dev/null 2>&1; then
     ids=$(dk ps -aq 2>/dev/null || true)
     [ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1 || true
   fi
   local pid
-  pid=$(tr -dc 0-9 <"$STATE/dockerd.pid" 2>/dev/null || true)
-  [ -n "$pid" ] || pid=$(tr -dc 0-9 <"$STATE/dockerd.launch.pid" 2>/dev/null || true)
+  pid=$(cat "$STATE/dockerd.pid" 2>/dev/null | tr -dc 0-9)
+  [ -n "$pid" ] || pid=$(cat "$STATE/dockerd.launch.pid" 2>/dev/null | tr -dc 0-9)
   if [ -n "$pid" ]; then echo "$pid" >"$STATE/dockerd.stop"; stop_pidfile "$STATE/dockerd.stop" dockerd; fi
   rm -f "$STATE/dockerd.pid" "$STATE/dockerd.launch.pid"
   stop_pidfile "$STATE/resolver.pid" resolver
-  if ip netns list | grep -qw "^$NS"; then ip netns del "$NS"; fi
-  if ip link show "$VETH_H" >/dev/null 2>&1; then ip link del "$VETH_H"; fi
+  # every step below tolerates what is already gone (deleting the namespace takes the veth pair
+  # with it, asynchronously), so that one missing piece never stops the restore
+  if ip netns list | grep -qw "^$NS"; then ip netns del "$NS" || true; fi
+  ip link del "$VETH_H" 2>/dev/null || true
   ip route del blackhole "$GUARD" metric 4000 2>/dev/null || true
   if [ -e "$STATE/snapshot.done" ]; then
     # bridges dockerd made and did not remove (docker0, br-<id>)
     for br in $(ip -o link show type bridge | awk -F': ' '{print $2}' | sed 's/@.*//' | sort); do
       case $br in docker0 | br-*) grep -qx "$br" "$STATE/snapshot/bridges" || ip link del "$br" 2>/dev/null || true ;; esac
     done
-    restore_iptables iptables-save iptables-restore "$STATE/snapshot/iptables"
-    restore_iptables ip6tables-save ip6tables-restore "$STATE/snapshot/ip6tables"
-    while read -r s v; do echo "$v" >"$(sysctl_path "$s")" 2>/dev/null || say "cannot restore $s"; done <"$STATE/snapshot/sysctl"
+    restore_iptables iptables-save iptables-restore "$STATE/snapshot/iptables" || failed="$failed iptables"
+    restore_iptables ip6tables-save ip6tables-restore "$STATE/snapshot/ip6tables" || failed="$failed ip6tables"
+    while read -r s v; do
+      echo "$v" >"$(sysctl_path "$s")" 2>/dev/null || { say "cannot restore $s"; failed="$failed $s"; }
+    done <"$STATE/snapshot/sysctl"
   fi
   if [ -d "$STATE" ]; then
     # mounts dockerd and containerd may leave behind (netns files, overlay layers), deepest first
     awk -v s="$STATE/" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-    rm -rf "$STATE"
+    if [ -z "$failed" ]; then rm -rf "$STATE"; fi # else keep the snapshot for another `down`
   fi
+  [ -z "$failed" ] || die "down: could not restore:$failed (snapshot kept in $STATE)"
   say "down: host restored"
 }
 
