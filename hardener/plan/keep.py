@@ -40,29 +40,28 @@ class Keep:
         # services share one set of data stores) until a member of some set changes networks.
         tuples = {id(g.dsts): g.dsts for g in self.a.groups}  # shared member tuples, each once
         self._dst_members = {self.owner(d) for dsts in tuples.values() for d in dsts}
-        cache: dict[int, tuple[int, list[str]]] = {}
+        cache: dict[int, tuple[int, list[list[str]]]] = {}
         for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
             hit = cache.get(id(group.dsts))
             if hit is None or hit[0] != self._dst_version:
-                seen: set[tuple] = set()
-                reps: list[str] = []
+                situations: dict[tuple, list[str]] = {}
                 for dst in group.dsts:
                     b = self.owner(dst)
                     key = (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
-                    if key not in seen:
-                        seen.add(key)
-                        reps.append(dst)
-                cache[id(group.dsts)] = (self._dst_version, reps)
-            else:
-                reps = hit[1]
-            for dst in reps:
-                if dst != group.src:
-                    self.keep(group.src, dst, group.evidence)
-                elif len(group.dsts) > 1:
-                    # the representative is the source itself: check another member in its place
-                    other = next((d for d in group.dsts if d != group.src and self.nets_after(self.owner(d)) == self.nets_after(self.owner(dst))), None)
-                    if other:
-                        self.keep(group.src, other, group.evidence)
+                    situations.setdefault(key, []).append(dst)
+                cache[id(group.dsts)] = (self._dst_version, list(situations.values()))
+                hit = cache[id(group.dsts)]
+            for members in hit[1]:
+                rep = next((m for m in members if m != group.src), None)
+                if rep is None:
+                    continue
+                moved_before = tuple(self.nets_after(self.owner(rep)))
+                self.keep(group.src, rep, group.evidence)
+                if tuple(self.nets_after(self.owner(rep))) != moved_before:
+                    # the member moved to meet the source: the others in its situation move too
+                    for m in members:
+                        if m != group.src and m != rep:
+                            self.keep(group.src, m, group.evidence)
 
     def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
         """Make sure ``src`` still reaches ``dst`` if it reached it before."""
