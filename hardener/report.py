@@ -202,7 +202,8 @@ def _not_verified(plan) -> list[str]:
         if len(members) < GROUP_FROM:
             for m in members:
                 reach = [d for d in dict.fromkeys(kept) if d != m]
-                out.append(f"not verified: {m} keeps its reach to {name_list(reach)} ({why})")
+                if reach:
+                    out.append(f"not verified: {m} keeps its reach to {name_list(reach)} ({why})")
         else:
             reach = [d for d in dict.fromkeys(kept) if d not in members] or list(dict.fromkeys(kept))
             out.append(f"not verified: {name_list(members)} keep their reach to {name_list(reach)} ({why})")

@@ -182,5 +182,5 @@ def _check_gateway(plan: Plan, project: Any, path: str) -> None:
         raise VerifyError(path, f"internal error: the egress gateway is on {nets}, the plan says {g.networks}")
     spec = untag(project.configs.get(g.config))
     content = untag(spec.get("content")) if isinstance(spec, dict) else None
-    if not isinstance(content, str) or content.replace("$$", "$") != g.content:
+    if not isinstance(content, str) or content.replace("$$", "$").rstrip("\n") != g.content.rstrip("\n"):
         raise VerifyError(path, f"internal error: configs.{g.config} does not hold the planned squid.conf")

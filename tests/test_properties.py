@@ -780,3 +780,67 @@ def test_bug_final_newline_added_when_last_item_removed(tmp_path, newline):
     out = path.read_bytes()
     assert out != text.replace("\n", newline).encode(), "test premise: the default item is removed"
     assert not out.endswith(b"\n"), f"final newline added: {out[-30:]!r}"
+
+
+# --- property 3: the egress gateway --------------------------------------------------------------
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+def _env(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(str(x).split("=", 1) if "=" in str(x) else (str(x), None) for x in env)
+    return {str(k): (None if v is None else str(v)) for k, v in env.items()}
+
+
+def _way_out(cfg, name):
+    nets = cfg.get("networks") or {}
+    return any(not (nets.get(n) or {}).get("internal") for n in effective_networks(cfg, name) if not n.startswith("#"))
+
+
+@settings(max_examples=COMPOSE_EXAMPLES)
+@given(documents())
+def test_generated_documents_with_the_egress_gateway(doc):
+    """Every routed service shares a network with the gateway; the gateway is the only member of
+    a non-internal network; NO_PROXY names every service; both cases of each variable agree; no
+    service that had a way out ends with neither a direct one nor the gateway; valid and idempotent."""
+    with tempfile.TemporaryDirectory() as d:
+        raw = doc.encode()
+        path = os.path.join(d, "compose.yaml")
+        with open(path, "wb") as fh:
+            fh.write(raw)
+        before, err = compose_json(path, d)
+        assert before is not None, f"test bug: docker-compose rejects the generated input: {err}"
+        r = invoke(["--write", "--egress-gateway", path])
+        note(f"stderr:\n{r.stderr}")
+        assert r.exit_code in (0, 1), r.stderr
+        with open(path, "rb") as fh:
+            out = fh.read()
+        note(f"output:\n{out.decode('utf-8-sig')}")
+        after, err = compose_json(path, d)
+        assert after is not None, f"docker-compose rejects the output: {err}"
+        r2 = invoke(["--diff", "--egress-gateway", path])
+        assert r2.stdout == "", f"not idempotent:\n{r2.stdout}"
+        services = after["services"]
+        gw = next((n for n, s in services.items() if str(s.get("image", "")).startswith("ubuntu/squid")), None)
+        routed = [n for n, s in services.items() if _env(s).get("HTTPS_PROXY", "").startswith("http://egress-gateway")]
+        if routed:
+            assert gw is not None
+        for n in routed:
+            env = _env(services[n])
+            for var in PROXY_VARS:
+                assert env.get(var) == env.get(var.lower()), f"{n}: {var} and {var.lower()} differ"
+            names = set(env["NO_PROXY"].split(","))
+            assert set(before["services"]) <= names, f"{n}: NO_PROXY misses {set(before['services']) - names}"
+            assert effective_networks(after, n) & effective_networks(after, gw), f"{n} does not meet the gateway"
+        if gw:
+            nets = after.get("networks") or {}
+            open_nets = [x for x in effective_networks(after, gw) if not (nets.get(x) or {}).get("internal")]
+            assert open_nets, "the gateway has no way out"
+            for x in open_nets:
+                assert [m for m in services if x in effective_networks(after, m)] == [gw], f"{x} is not the gateway's alone"
+        kinds = {s.name: s.kind for s in doc.spec.services}
+        for n in before["services"]:
+            if _way_out(before, n) and n in services and not _way_out(after, n):
+                assert n in routed or kinds.get(n) == "data", f"{n} lost its way out without the gateway"

@@ -125,7 +125,8 @@ class Plan:
         g = self.gateway
         spec = untag(self.project.configs.get(g.config)) if g else None
         content = untag(spec.get("content")) if isinstance(spec, dict) else None
-        return content.replace("$$", "$") if isinstance(content, str) else None
+        # a block scalar at the end of a file without a final newline has none either
+        return content.replace("$$", "$").rstrip("\n") + "\n" if isinstance(content, str) else None
 
     def changed_services(self) -> list[ServicePlan]:
         return [sp for sp in self.services.values() if sp.changed_keys]
