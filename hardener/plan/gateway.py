@@ -242,6 +242,11 @@ class Gateway:
                         if e.http and e.port and e.port not in (80, 443)})
         content = squid_conf(opts["mode"], allowed, ports)
         config = (self.gateway_config_name(existing) if existing else None) or self.unique_config_name(MARKER)
+        if any(isinstance(d, dict) and untag(d.get("driver")) == "overlay" for d in self.declared.values()):
+            self.plan.notes.append(
+                f"egress gateway: this looks like a Swarm stack (overlay networks); docker stack deploy does not "
+                f"accept inline config content (docker/roadmap#877): save configs.{MARKER}.content to a file and "
+                "use file: instead when you deploy it with docker stack")
         self.plan.gateway = GatewayPlan(
             service=gw, image=opts["image"], config=config, content=content, networks=networks,
             egress_network=egress_net, mode=opts["mode"], routed=routed, allowed=allowed,
