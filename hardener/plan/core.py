@@ -62,6 +62,7 @@ class Core:
         self.placement: dict[str, dict[str, str]] = {}  # service -> network -> key it depends on
         self.split: dict[str, str] = {}  # data store -> the flat network it was moved off
         self.store_roles: dict[str, str] = {}  # data store (owner) -> its data network role
+        self.group_roles: dict[tuple, str] = {}  # store signature -> data network role
         self.env_plans: dict[str, dict[str, str]] = {}  # service -> environment variables to set
         self._dst_sets: dict[int, set[str]] = {}
 
@@ -111,14 +112,12 @@ class Core:
                 return self.names[role]
         return None
 
-    def group_stores(self, stores: list[str]) -> None:
-        """Data stores that serve the same clients share one internal data network; stores with
-        different clients get one each (``data-<first store>``), so that a client of the cache
-        does not reach the database. One group keeps the plain name ``data``.
-
-        Clients are counted through dependencies in either direction and through groups (one
-        application assumed to reach every data store reaches all of them alike); a group counts
-        by its member tuple, so that N assumed clients of M stores cost N + M."""
+    def store_signatures(self, stores: list[str]) -> dict[str, tuple]:
+        """Who each data store serves, as a comparable signature. Clients are counted through
+        dependencies in either direction and through groups (one application assumed to reach
+        every data store reaches all of them alike); a group counts by its member tuple, so that
+        N assumed clients of M stores cost N + M. A store's signature does not depend on which
+        other stores are asked about."""
         store_set = set(stores)
         direct: dict[str, set[str]] = {s: set() for s in stores}
         for dep in self.a.deps.values():
@@ -148,15 +147,23 @@ class Core:
             covered = set().union(*(tuple_srcs[k] for k in in_tuples[s])) if in_tuples[s] else set()
             own = frozenset(c for c in direct[s] if c not in covered and c != s)
             signature[s] = (own, frozenset(in_tuples[s]))
+        return signature
+
+    def group_stores(self, stores: list[str]) -> None:
+        """Data stores that serve the same clients share one internal data network; stores with
+        different clients get one each (``data-<first store>``), so that a client of the cache
+        does not reach the database. One group keeps the plain name ``data``. Stores grouped
+        later (a second look at flat networks) join the group of their signature, or a new one."""
+        signature = self.store_signatures(stores)
         groups: dict[tuple, list[str]] = {}
         for s in stores:
             groups.setdefault(signature[s], []).append(s)
-        if len(groups) <= 1:
-            self.store_roles = {s: "data" for s in stores}
-            return
-        self.store_roles = {}
-        for members in groups.values():
-            role = f"data:{members[0]}"
+        if not self.group_roles:
+            single = len(groups) <= 1
+            for sig, members in groups.items():
+                self.group_roles[sig] = "data" if single else f"data:{members[0]}"
+        for sig, members in groups.items():
+            role = self.group_roles.setdefault(sig, f"data:{members[0]}")
             for s in members:
                 self.store_roles[s] = role
 

@@ -34,7 +34,7 @@ class Flat:
 
     def report_fixed_addressing(self, net: str, stores: list[str], others: list[str], what: str) -> None:
         why = self.fixed_addressing(net)
-        self.plan.findings.append(Finding(
+        self.flat_finding(net, Finding(
             "flat-network", stores[0],
             f"network {net} carries data stores {names(stores)} together with {what} {names(others)}, but it "
             f"has {why}: it is neither split nor made internal. Moving the data stores to an internal network "
@@ -42,10 +42,20 @@ class Flat:
 
     def plan_flat_splits(self) -> None:
         """Decide which data stores leave which flat networks (applied by :meth:`apply_flat_splits`,
-        once the data networks are known)."""
+        once the data networks are known). Run again after the dependencies are kept: a service
+        that joined a network then (a host-mode service leaving the host) can make it flat; only
+        networks whose members changed are looked at again."""
         self.split_plan: list[tuple[str, str, str]] = []  # (store, network, why)
+        seen = self.__dict__.setdefault("_flat_seen", {})
         for net in self.flat_candidates():
             members = self.members_of(net)
+            key = frozenset(members)
+            if seen.get(net) == key:
+                continue
+            seen[net] = key
+            for f in self.__dict__.setdefault("_flat_findings", {}).pop(net, []):
+                if f in self.plan.findings:
+                    self.plan.findings.remove(f)
             stores = [o for o in members if self.is_store_owner(o)]
             if not stores:
                 continue
@@ -77,17 +87,21 @@ class Flat:
                 for s, _ in movers:
                     self.split_plan.append((s, net, f"data store, moved off {net}: {what.split(' carries')[0]} is flat"))
                     self.split[s] = net
-                self.plan.findings.append(Finding(
+                self.flat_finding(net, Finding(
                     "flat-network", None,
                     f"{what}: {names([s for s, _ in movers])} moved to an internal data network; "
                     f"their clients join it" + (f"; {net} itself is not changed (other projects attach to it)" if fixed else ""),
                     True))
             for s, why in stuck:
-                self.plan.findings.append(Finding(
+                self.flat_finding(net, Finding(
                     "flat-network", s,
                     f"{what}: data store {s} stays on {net}: {why}; moving it to an internal data network would "
                     f"separate it from {names(non_clients) if non_clients else 'the other services'}",
                     False))
+
+    def flat_finding(self, net: str, finding: Finding) -> None:
+        self.plan.findings.append(finding)
+        self.__dict__.setdefault("_flat_findings", {}).setdefault(net, []).append(finding)
 
     def apply_flat_splits(self) -> None:
         for s, net, why in self.split_plan:

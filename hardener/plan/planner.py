@@ -26,9 +26,12 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Gateway, Reports):
                            and (o in self.movable or o in self.split)])
         self.assign_tiers()
         self.apply_flat_splits()
-        self.keep_dependencies()
-        self.keep_traefik_networks()
-        self.keep_extends()
+        self.keep_all()
+        self.plan_flat_splits()  # a network that services joined while keeping dependencies may be flat now
+        if self.split_plan:
+            self.group_stores([s for s, _, _ in self.split_plan])
+            self.apply_flat_splits()
+            self.keep_all()
         self.mark_internal()
         self.keep_extends()
         self.plan_gateway()
@@ -40,6 +43,11 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Gateway, Reports):
             if s in self.a.assumed and self.owner(s) in self.target and self.changed_reach(s)
         }
         return self.plan
+
+    def keep_all(self) -> None:
+        self.keep_dependencies()
+        self.keep_traefik_networks()
+        self.keep_extends()
 
     def changed_reach(self, name: str) -> bool:
         """Was the service's network placement decided by this plan (so the kept reach matters)?"""
