@@ -74,7 +74,11 @@ class Internal:
                 continue
             for o in self.members_of(net):
                 if self.needs_way_out(o) and not self.has_way_out(o, internal, net):
-                    self.join(o, self.egress_name(net), f"its way out once {net} is internal")
+                    if self.is_store_owner(o) and all(self.private_way_out(m) for m in self.members(o)):
+                        # a data store gets a way out of its own, not a network shared with others
+                        self.join(o, self.role_name(f"own:{o}"), f"{self.store_way_out(o)}: a way out of its own")
+                    else:
+                        self.join(o, self.egress_name(net), f"its way out once {net} is internal")
         self.simplify(internal)
         renamed = self.single_data_network()
         if renamed:
