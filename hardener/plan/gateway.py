@@ -353,12 +353,19 @@ class Gateway:
 def squid_conf(mode: str, allowed: list[str], ports: list[int]) -> str:
     """The gateway's squid.conf: no conf.d include (its packaged localnet allow is a bypass),
     metadata and link-local addresses denied, CONNECT only to 443 (and the HTTPS ports the stack
-    names), every request logged to stdout, and in enforce mode an allow-list."""
+    names), every request logged, and in enforce mode an allow-list.
+
+    The logs are files in /var/log/squid, which the ubuntu/squid image prints on its stdout
+    (its entrypoint follows them with ``tail -F``). Squid cannot write ``/dev/stdout`` itself: it
+    opens its logs as its unprivileged user (``proxy``), and the container's stdout belongs to
+    root (``FATAL: Cannot open '/dev/stdout' for writing``; proven on a real engine by
+    tests/runtime/test_gateway.py)."""
     ssl = " ".join(str(p) for p in [443] + ports)
     lines = [
         f"# compose-harden egress gateway (mode: {mode})",
         "# Every outbound request of the routed services goes through this proxy and is logged to",
-        "# stdout: `docker compose logs egress-gateway` is the audit trail.",
+        "# /var/log/squid/access.log, which the ubuntu/squid image prints on its stdout:",
+        "# `docker compose logs egress-gateway` is the audit trail.",
     ]
     if mode == "enforce":
         lines += [
@@ -390,8 +397,8 @@ def squid_conf(mode: str, allowed: list[str], ports: list[int]) -> str:
     else:
         lines.append("http_access allow all")
     lines += [
-        "access_log stdio:/dev/stdout",
-        "cache_log /dev/stderr",
+        "access_log stdio:/var/log/squid/access.log",
+        "cache_log /var/log/squid/cache.log",
         "cache deny all",
         "coredump_dir /var/spool/squid",
     ]

@@ -1,10 +1,12 @@
 """The runtime tier: fixture stacks run on a real Docker engine (marker ``runtime``).
 
 It needs root, a Docker engine on this machine (``DOCKER_HOST`` or the default socket) and the
-stand-in image ``$COMPOSE_HARDEN_PROBE_IMAGE`` (default ``compose-harden-standin:latest``) on it;
-``tests/runtime/engine.sh up`` provides all three on a private engine, and ``.ci/run`` does that
-for CI. Outside CI a tier that cannot run is skipped with one line saying why; in CI (``CI`` set,
-or ``COMPOSE_HARDEN_RUNTIME=1`` as ``.ci/run`` exports) it must run, and fails when it cannot.
+stand-in image ``$COMPOSE_HARDEN_PROBE_IMAGE`` (default ``compose-harden-standin:latest``) on it,
+and for the egress gateway test the Squid image ``$COMPOSE_HARDEN_SQUID_IMAGE`` (default
+``compose-harden-squid:test``); ``tests/runtime/engine.sh up`` provides them on a private
+engine, and ``.ci/run`` does that for CI. Outside CI a tier that cannot run is skipped with one
+line saying why; in CI (``CI`` set, or ``COMPOSE_HARDEN_RUNTIME=1`` as ``.ci/run`` exports) it
+must run, and fails when it cannot.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import subprocess
 import pytest
 
 IMAGE = os.environ.get("COMPOSE_HARDEN_PROBE_IMAGE") or "compose-harden-standin:latest"
+# the egress gateway's Squid, built from the host's Debian squid package by engine.sh up
+SQUID_IMAGE = os.environ.get("COMPOSE_HARDEN_SQUID_IMAGE") or "compose-harden-squid:test"
 
 
 def required() -> bool:
@@ -57,6 +61,19 @@ def engine() -> str:
         _skipped.append(reason)
         pytest.skip(f"runtime tier: {reason}")
     return IMAGE
+
+
+@pytest.fixture(scope="session")
+def squid_image(engine) -> str:
+    """The local Squid image (tests/runtime/squid-image.sh), once the tier can run."""
+    r = subprocess.run(["docker", "image", "inspect", SQUID_IMAGE], capture_output=True, timeout=20)
+    if r.returncode != 0:
+        reason = f"Squid image {SQUID_IMAGE} is not on the engine (install squid; engine.sh up builds it)"
+        if required():
+            pytest.fail(f"runtime tier cannot run in CI: {reason}", pytrace=False)
+        _skipped.append(reason)
+        pytest.skip(f"runtime tier: {reason}")
+    return SQUID_IMAGE
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -18,14 +18,23 @@
 #            space, 198.18.0.0/15) and --dns $DNS_IP: no container lookup ever reaches the
 #            machine's own resolver;
 #         5. imports the stand-in image $IMAGE: busybox-static and its applet links, nothing else
-#            (no registry is needed or contacted).
-#         It prints `export DOCKER_HOST=...` and `export COMPOSE_HARDEN_PROBE_IMAGE=...`.
+#            (no registry is needed or contacted);
+#         6. imports the local Squid image $SQUID_IMAGE (tests/runtime/squid-image.sh, from the
+#            host's Debian squid package) for the egress gateway test, when squid is installed.
+#         Before all that (and again on every `up`) it adds a routing rule: traffic from the
+#         engine's containers ($ENGINE_NET) to link-local addresses ($LINK_LOCAL, cloud metadata
+#         at 169.254.169.254) is blackholed, so nothing a container sends there can leave the
+#         machine whatever runs; the host's own traffic is not affected.
+#         It prints `export DOCKER_HOST=...`, `export COMPOSE_HARDEN_PROBE_IMAGE=...` and, with
+#         the Squid image, `export COMPOSE_HARDEN_SQUID_IMAGE=...`.
 #   down  removes the containers, stops dockerd (by its pid only), the resolver, the namespace,
-#         the route and the bridges dockerd made, and restores iptables and the sysctls exactly.
+#         the route, the link-local rule and the bridges dockerd made, and restores iptables and
+#         the sysctls exactly.
 #         Safe to run twice and after a failed `up`.
 #   status
 #
-# Needs root and: dockerd docker iptables ip busybox(-static) python3 (see .ci/run).
+# Needs root and: dockerd docker iptables ip busybox(-static) python3, and squid for step 6
+# (see .ci/run).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +49,11 @@ HOST_IP=198.19.248.1
 DNS_IP=198.19.248.2
 BIP=198.18.0.1/24
 POOL=198.18.128.0/17
+ENGINE_NET=198.18.0.0/16 # holds $BIP and $POOL: every container address of this engine
+LINK_LOCAL=169.254.0.0/16
+RULE_PREF=4096
 IMAGE=${COMPOSE_HARDEN_PROBE_IMAGE:-compose-harden-standin:latest}
+SQUID_IMAGE=${COMPOSE_HARDEN_SQUID_IMAGE:-compose-harden-squid:test}
 SYSCTLS="net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv6.conf.all.forwarding
 net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
 net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 net.ipv4.neigh.default.gc_thresh3"
@@ -83,6 +96,9 @@ cmd_up() {
     command -v "$c" >/dev/null || die "$c not found (apt-get install docker.io iptables busybox-static)"
   done
   mkdir -p "$STATE"
+  # no container of this engine reaches link-local addresses (cloud metadata), whatever runs
+  ip rule list | grep -q "from $ENGINE_NET to $LINK_LOCAL blackhole" ||
+    ip rule add from "$ENGINE_NET" to "$LINK_LOCAL" blackhole pref "$RULE_PREF"
   if [ -S "$SOCK" ] && dk version >/dev/null 2>&1; then
     say "already up"
   else
@@ -146,8 +162,17 @@ cmd_up() {
     rm -rf "$rootfs"
     say "imported $IMAGE"
   fi
+  local squid=""
+  if dk image inspect "$SQUID_IMAGE" >/dev/null 2>&1; then
+    squid=1
+  elif [ -x /usr/sbin/squid ]; then
+    DOCKER_HOST=unix://$SOCK bash "$HERE/squid-image.sh" "$SQUID_IMAGE" && squid=1
+  else
+    say "squid is not installed: no $SQUID_IMAGE (the egress gateway test needs it; see .ci/run)"
+  fi
   echo "export DOCKER_HOST=unix://$SOCK"
   echo "export COMPOSE_HARDEN_PROBE_IMAGE=$IMAGE"
+  if [ -n "$squid" ]; then echo "export COMPOSE_HARDEN_SQUID_IMAGE=$SQUID_IMAGE"; fi
 }
 
 restore_iptables() { # restore_iptables SAVE RESTORE SNAPSHOT
@@ -192,6 +217,7 @@ cmd_down() {
   if ip netns list | grep -qw "^$NS"; then ip netns del "$NS" || true; fi
   ip link del "$VETH_H" 2>/dev/null || true
   ip route del blackhole "$GUARD" metric 4000 2>/dev/null || true
+  while ip rule del from "$ENGINE_NET" to "$LINK_LOCAL" blackhole pref "$RULE_PREF" 2>/dev/null; do :; done
   if [ -e "$STATE/snapshot.done" ]; then
     # bridges dockerd made and did not remove (docker0, br-<id>)
     for br in $(ip -o link show type bridge | awk -F': ' '{print $2}' | sed 's/@.*//' | sort); do
