@@ -16,7 +16,7 @@ from hardener.discovery import projects_from_args
 from hardener.errors import HardenError, UsageError
 from hardener.exitpolicy import FAIL_ON, Outcome, default_fail_on, exit_status
 from hardener.pipeline import Result, harden_paths
-from hardener.report import display_path, summary_lines, unified_diff
+from hardener.report import display_path, file_diff, summary_lines
 from hardener.source import DEFAULT_MAX_BYTES, read_source
 from hardener.terminal import Console
 from hardener.writer import write_files
@@ -232,7 +232,7 @@ def handle(result: Result, mode: str, fmt: str, console: Console, verbose: bool)
     if mode == "diff":
         if fmt == "text":
             for fe in pending:
-                console.diff(unified_diff(display_path(fe.file.path), fe.file.source.text, fe.new_text, fe.splices))
+                console.diff(file_diff(fe))
         return Outcome(findings=findings, changes=bool(pending))
     if mode == "check":
         if fmt == "text":

@@ -16,6 +16,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hardener.errors import InputError
 from hardener.fsutil import inside
+from hardener.lines import Lines
 from hardener.scan import FileReader, read_env_file_safe
 from hardener.source import Source, read_source
 from hardener.yamlload import MERGE_TAG, Document, Tagged, iter_nodes, load, node_position, tag_of, untag
@@ -24,6 +25,9 @@ TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"}
 )
 SERVICE_HINT_KEYS = frozenset({"image", "build", "command", "ports", "links", "volumes", "environment"})
+# A resource bound (with the node limit of hardener.yamlload): the analysis and the plan cost a
+# little per service, and 10,000 services is far beyond any real stack.
+MAX_SERVICES = 10_000
 
 
 @dataclass
@@ -74,11 +78,18 @@ class ComposeFile:
         return cached
 
     def lines(self) -> list[str]:
-        """The text split into lines (once)."""
+        """The text split into lines (once), in the one line model (hardener.lines)."""
         cached = self.__dict__.get("_lines")
         if cached is None:
             cached = self.__dict__["_lines"] = self.source.text.split("\n")
         return cached
+
+    def line_of(self, node: Node) -> int:
+        """0-based index into lines() of a node's start (from its offset, not the parser's count)."""
+        geometry = self.__dict__.get("_geometry")
+        if geometry is None:
+            geometry = self.__dict__["_geometry"] = Lines(self.source.text)
+        return geometry.line_of(node.start_mark.index)
 
     def top_value_node(self, key: str) -> Node | None:
         loc = find_key(self.root, key)
@@ -103,7 +114,7 @@ def validate_compose(path: str, doc: Document) -> None:
     """Refuse documents that are not Compose-specification files."""
     data, root = doc.data, doc.root
     if not isinstance(data, dict):
-        line, col = node_position(root)
+        line, col = doc.position(root)
         kind = "a list" if isinstance(data, list) else "a single value"
         raise InputError(path, f"not a compose file: the top level is {kind}, not a mapping", line, col)
     if "services" not in data:
@@ -113,7 +124,7 @@ def validate_compose(path: str, doc: Document) -> None:
             if key in TOP_LEVEL_KEYS or key.startswith("x-"):
                 continue
             if isinstance(value, dict) and SERVICE_HINT_KEYS & set(value):
-                line, col = node_position(knode)
+                line, col = doc.position(knode)
                 raise InputError(
                     path,
                     f"legacy version-1 compose file (service '{key}' at the top level, no 'services:' key):"
@@ -122,23 +133,32 @@ def validate_compose(path: str, doc: Document) -> None:
                     col,
                 )
         if not (set(data) & {"include", "networks", "volumes", "secrets", "configs"}):
-            line, col = node_position(root)
+            line, col = doc.position(root)
             raise InputError(path, "not a compose file: no 'services' key", line, col)
     services = untag(data.get("services"))
     if services is not None and not isinstance(services, dict):
         loc = find_key(root, "services")
-        line, col = node_position(loc.value if loc else root)
+        line, col = doc.position(loc.value if loc else root)
         raise InputError(path, "not a compose file: 'services' is not a mapping", line, col)
+    if services and len(services) > MAX_SERVICES:
+        loc = find_key(root, "services")
+        line, col = doc.position(loc.value if loc else root)
+        raise InputError(path, too_many_services(len(services)), line, col)
     for name, svc in (services or {}).items():
         if svc is not None and not isinstance(untag(svc), dict):
             snode = find_key(find_key(root, "services").value, name)  # type: ignore[union-attr]
-            line, col = node_position(snode.value if snode else root)
+            line, col = doc.position(snode.value if snode else root)
             raise InputError(path, f"service '{name}' is not a mapping", line, col)
     networks = untag(data.get("networks"))
     if networks is not None and not isinstance(networks, dict):
         loc = find_key(root, "networks")
-        line, col = node_position(loc.value if loc else root)
+        line, col = doc.position(loc.value if loc else root)
         raise InputError(path, "'networks' at the top level is not a mapping", line, col)
+
+
+def too_many_services(count: int) -> str:
+    return (f"{count:,} services: more than {MAX_SERVICES:,}, the tool's resource limit for one project "
+            "(harden it in parts)")
 
 
 def parse_source(source: Source, editable: bool = True, measured: bool = False) -> ComposeFile:
@@ -357,6 +377,8 @@ def build_project(files: list[ComposeFile], max_bytes: int, env: dict[str, str] 
         for name, spec in (untag(cf.data.get("configs")) or {}).items():
             project.configs[str(name)] = untag(spec)
         _include(project, cf, max_bytes, cache)
+    if len(project.services) > MAX_SERVICES:
+        raise InputError(files[0].path, too_many_services(len(project.services)))
     for svc in list(project.services.values()):
         _resolve_extends(project, svc, max_bytes, cache, depth=0)
     return project

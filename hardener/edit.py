@@ -73,8 +73,17 @@ class FileEditor:
         splices = keep_missing_final_newline(self.text, splices, self.nl)
         return FileEdit(self.cf, apply(self.text, splices), self.notes, splices, self.touched_anchors)
 
+    def line(self, node: Node) -> int:
+        """0-based line of a node's start, in the one line model (hardener.lines), never the
+        parser's own count (it also breaks lines at U+2028, U+0085, a lone CR...)."""
+        return self.lines.line_of(node.start_mark.index)
+
+    def column(self, node: Node) -> int:
+        """0-based column of a node's start, counted from the start of its line."""
+        return self.lines.column_of(node.start_mark.index)
+
     def key_line_prefix_ok(self, key: Node) -> bool:
-        ln = key.start_mark.line
+        ln = self.line(key)
         return not self.text[self.lines.start(ln):key.start_mark.index].strip(" ")
 
     def last_line(self, node: Node) -> int:
@@ -128,7 +137,7 @@ class FileEditor:
     def mapping_indent(self, mapping: MappingNode) -> int:
         if not mapping.value:
             raise EditError("empty mapping")
-        return mapping.value[0][0].start_mark.column
+        return self.column(mapping.value[0][0])
 
     def add_pair(self, mapping: MappingNode, key: str, value: Any, blank_before: bool = False, **kw: Any) -> None:
         """Add ``key: value`` at the end of a mapping (block, or flow such as ``{image: x}``)."""
@@ -151,7 +160,7 @@ class FileEditor:
         """Replace or delete ``key: value`` inside a flow mapping."""
         start, end = loc.key.start_mark.index, content_end(loc.value, self.text)
         if "#" in self.text[start:end] or "\n" in self.text[start:end]:
-            raise EditError(f"cannot edit '{loc.key.value}' in the multi-line flow mapping on line {loc.key.start_mark.line + 1}")
+            raise EditError(f"cannot edit '{loc.key.value}' in the multi-line flow mapping on line {self.line(loc.key) + 1}")
         if key is not None:
             self.splice(start, end, f"{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}")
             return
@@ -171,11 +180,11 @@ class FileEditor:
     def pair_span(self, loc: KeyLoc) -> tuple[int, int, list[str]]:
         """Span of whole lines holding a key and its value, and the comments on them to keep."""
         if not self.key_line_prefix_ok(loc.key):
-            raise EditError(f"cannot edit '{loc.key.value}' on line {loc.key.start_mark.line + 1}: not at the start of its line")
-        first = loc.key.start_mark.line
+            raise EditError(f"cannot edit '{loc.key.value}' on line {self.line(loc.key) + 1}: not at the start of its line")
+        first = self.line(loc.key)
         last = self.last_line(loc.value) if not (_is_empty(loc.value) or self.is_alias(loc)) else first
         last = max(last, first)
-        indent = loc.key.start_mark.column
+        indent = self.column(loc.key)
         kept: list[str] = []
         for ln in range(first, last + 1):
             content = self.lines.content(ln)
@@ -197,7 +206,7 @@ class FileEditor:
         start, end, kept = self.pair_span(loc)
         lines = list(kept)
         if key is not None:
-            indent = loc.key.start_mark.column
+            indent = self.column(loc.key)
             step = self.style.block_mapping_step(loc.holder)
             seq_off = self.style.block_seq_offset(loc.holder)
             lines += self.render_pair(key, value, indent, step, seq_off, **kw)
@@ -215,9 +224,9 @@ class FileEditor:
         """``key: *name`` becomes ``key: <the service's own value, in flow style>``."""
         colon = self.text.find(":", loc.key.end_mark.index)
         star = self.text.find("*", colon)
-        line_end = self.lines.end(loc.key.start_mark.line)
+        line_end = self.lines.end(self.line(loc.key))
         if colon < 0 or star < 0 or star >= line_end:
-            raise EditError(f"cannot find the alias after '{loc.key.value}' on line {loc.key.start_mark.line + 1}")
+            raise EditError(f"cannot find the alias after '{loc.key.value}' on line {self.line(loc.key) + 1}")
         end = star + 1
         while end < len(self.text) and not self.text[end].isspace() and self.text[end] not in ",]}":
             end += 1
@@ -240,7 +249,7 @@ class FileEditor:
             while back >= 0 and self.text[back] in " \t\r\n":
                 back -= 1
             if back < 0 or self.text[back] != ":":
-                raise EditError(f"cannot empty the mapping on line {mapping.start_mark.line + 1}")
+                raise EditError(f"cannot empty the mapping on line {self.line(mapping) + 1}")
             pos = back + 1
         self.splice(pos, pos, " {}")
 
@@ -252,7 +261,7 @@ class FileEditor:
         colon = self.text.find(":", loc.key.end_mark.index)
         vend = loc.value.end_mark.index
         if colon < 0 or colon > vend and not _is_empty(loc.value):
-            raise EditError(f"cannot find ':' after '{loc.key.value}' on line {loc.key.start_mark.line + 1}")
+            raise EditError(f"cannot find ':' after '{loc.key.value}' on line {self.line(loc.key) + 1}")
         if not _is_empty(loc.value) or vend > colon + 1:
             tail = self.text[colon + 1:vend]
             if tail.strip() not in ("", "~", "null", "Null", "NULL", "{}"):
@@ -262,7 +271,7 @@ class FileEditor:
         lines: list[str] = []
         for k, v in pairs.items():
             lines.extend(self.render_pair(k, v, child_lines_at, step, self.style.seq_offset))
-        self.insert_after_line(loc.key.start_mark.line, lines, rank=-child_lines_at)
+        self.insert_after_line(self.line(loc.key), lines, rank=-child_lines_at)
 
     # --- sequences -----------------------------------------------------------------------------
     def edit_list(self, node: SequenceNode, remove: list[int], add: list[str], quote: bool = False) -> None:
@@ -277,8 +286,8 @@ class FileEditor:
         for idx in remove:
             item = node.value[idx]
             if not isinstance(item, ScalarNode):
-                raise EditError(f"cannot remove a non-scalar item on line {item.start_mark.line + 1}")
-            ln = item.start_mark.line
+                raise EditError(f"cannot remove a non-scalar item on line {self.line(item) + 1}")
+            ln = self.line(item)
             content = self.lines.content(ln)
             prefix = self.text[self.lines.start(ln):item.start_mark.index]
             if prefix.strip() != "-":
@@ -288,7 +297,7 @@ class FileEditor:
             self.splice(self.lines.start(ln), self.lines.end(ln), repl)
         if add:
             first = node.value[0]
-            ln0 = first.start_mark.line
+            ln0 = self.line(first)
             prefix = self.text[self.lines.start(ln0):first.start_mark.index]
             if prefix.strip() != "-":
                 prefix = " " * dash_column(node, self.text) + "- "
@@ -303,7 +312,7 @@ class FileEditor:
         q = _quote_of(node)
         if "#" in body or "\n" in body:
             if remove:
-                raise EditError(f"cannot remove items from the multi-line flow list on line {node.start_mark.line + 1}: edit it by hand")
+                raise EditError(f"cannot remove items from the multi-line flow list on line {self.line(node) + 1}: edit it by hand")
             new = ", ".join(_flow(a, self.style) if isinstance(a, dict) else self.style.scalar(a, force_quote=quote, quote=q) for a in add)
             if node.value:  # right after the last item, before its comma or comment
                 pos = content_end(node.value[-1], self.text)
@@ -323,7 +332,7 @@ class FileEditor:
             start, end = node.start_mark.index, node.end_mark.index
             body = self.text[start:end]
             if "#" in body or "\n" in body:
-                raise EditError(f"cannot edit the multi-line flow mapping on line {node.start_mark.line + 1}")
+                raise EditError(f"cannot edit the multi-line flow mapping on line {self.line(node) + 1}")
             pairs = [self.text[k.start_mark.index:content_end(v, self.text)] if not _is_empty(v) else str(k.value) + ":"
                      for k, v in node.value if str(k.value) not in remove]
             for k, v in add.items():
@@ -353,7 +362,7 @@ class FileEditor:
     def replace_entries(self, node: MappingNode, add: dict[str, Any]) -> None:
         """Replace all entries of a block mapping with new ones, keeping the comments among them."""
         indent = self.mapping_indent(node)
-        first = node.value[0][0].start_mark.line
+        first = self.line(node.value[0][0])
         if not self.key_line_prefix_ok(node.value[0][0]):
             raise EditError(f"cannot edit the mapping on line {first + 1}: it does not start its line")
         last = self.last_line(node)
@@ -376,7 +385,7 @@ class FileEditor:
     def set_internal(self, loc: KeyLoc, definition: Any = None) -> None:
         """Make a network definition ``internal: true`` (``definition``: its current data)."""
         value = loc.value
-        indent = loc.key.start_mark.column
+        indent = self.column(loc.key)
         if self.is_alias(loc):  # "backend: *defaults": the network gets its own definition
             merged = dict(definition) if isinstance(definition, dict) else {}
             merged["internal"] = True
@@ -409,12 +418,12 @@ class FileEditor:
             parent_step = self.style.block_mapping_step(loc.holder) if isinstance(loc.holder, MappingNode) else self.style.map_step
             self.replace_empty_value(loc, indent + parent_step, {"internal": True})
             return
-        raise EditError(f"cannot mark network '{loc.key.value}' internal: unexpected value on line {loc.key.start_mark.line + 1}")
+        raise EditError(f"cannot mark network '{loc.key.value}' internal: unexpected value on line {self.line(loc.key) + 1}")
 
     # --- the root mapping ----------------------------------------------------------------------
     def add_top_level(self, key: str, value: dict[str, Any]) -> None:
         root = self.cf.root
-        indent = root.value[0][0].start_mark.column if root.value else 0
+        indent = self.column(root.value[0][0]) if root.value else 0
         step = self.style.map_step
         last = self.last_line(root)
         # skip comment lines that belong to the last block (indented deeper than top-level keys)
@@ -447,7 +456,7 @@ class FileEditor:
             services = self.cf.top_value_node("services")
             keys = [k for k, _ in services.value[1:]] if isinstance(services, MappingNode) else []
         for k in keys:
-            ln = k.start_mark.line
+            ln = self.line(k)
             if ln > 0 and self.lines.is_blank(ln - 1):
                 return True
         return False
@@ -636,7 +645,7 @@ class ProjectEditor:
                     ed.add_pair(node, "network_mode", untag(loc.value.value) if isinstance(loc.value, ScalarNode) else "host")
                     ed.notes.append(f"{u}: network_mode kept by writing it on the service (anchor edited)")
             ed.notes.append(
-                f"network_mode removed from the anchor on line {anchor.start_mark.line + 1} (used by {', '.join(users)})"
+                f"network_mode removed from the anchor on line {ed.line(anchor) + 1} (used by {', '.join(users)})"
             )
         if replace_with is not ABSENT:
             node = self.service_node(cf, svc.name)
@@ -732,7 +741,7 @@ class ProjectEditor:
                     continue
                 self.anchor_done.add(id(loc.holder))
                 self.note_anchor(ed, loc.holder)
-                ed.notes.append(f"networks changed in the anchor on line {loc.holder.start_mark.line + 1} (same for {', '.join(users)})")
+                ed.notes.append(f"networks changed in the anchor on line {ed.line(loc.holder) + 1} (same for {', '.join(users)})")
             if isinstance(value, SequenceNode):
                 names = [str(untag(i.value)) if isinstance(i, ScalarNode) else None for i in value.value]
                 remove = [i for i, n in enumerate(names) if n is not None and n not in final_names]
@@ -821,7 +830,7 @@ class ProjectEditor:
         elif isinstance(loc.value, MappingNode) and loc.value.value:
             ed.edit_map_entries(loc.value, [], created)
         elif _is_empty(loc.value) or (isinstance(loc.value, MappingNode) and not loc.value.value):
-            indent = loc.key.start_mark.column
+            indent = ed.column(loc.key)
             ed.replace_empty_value(loc, indent + ed.style.map_step, created)
         else:
             raise EditError("top-level networks has an unexpected shape")

@@ -6,20 +6,37 @@ from dataclasses import replace
 from typing import Any
 
 from hardener import __version__
+from hardener.edit import FileEdit
+from hardener.lines import Lines, split_lines
 from hardener.pipeline import Result
-from hardener.plan import ABSENT
+from hardener.plan import ABSENT, NETWORK_KEYS
 from hardener.show import names as name_list
-from hardener.textedit import Lines, Splice, apply
+from hardener.source import BOM
+from hardener.textedit import Splice, apply
+from hardener.yamlload import untag
 
 TIER_LABEL = {"edge": "edge service", "app": "app service", "data": "data store"}
 
 
+def file_diff(fe: FileEdit) -> str:
+    """The unified diff of one edited file, of the text as it is on disk (a BOM, CR-only line
+    endings), so that ``patch -p1`` applies it and yields exactly what --write writes."""
+    source = fe.file.source
+    shift = len(BOM) if source.bom else 0
+    splices = fe.splices
+    if shift or source.cr_only:
+        splices = [replace(s, start=s.start + shift, end=s.end + shift, text=source.disk_text(s.text, bom=False))
+                   for s in splices]
+    return unified_diff(display_path(fe.file.path), source.disk_text(source.text), source.disk_text(fe.new_text), splices)
+
+
 def unified_diff(path: str, before: str, after: str, splices: list[Splice] | None = None, context: int = 3) -> str:
     """A unified diff of one file. With the editor's splices the hunks come straight from them
-    (linear in the file size); without, difflib computes them."""
+    (linear in the file size); without, difflib computes them. Lines are those of hardener.lines
+    (ending at '\n'), as patch counts them."""
     if splices is None:
         return _difflib_diff(path, before, after)
-    old = before.splitlines(keepends=True)
+    old = split_lines(before)
     changes = _line_changes(before, splices)
     out: list[str] = []
     shift = 0  # new line number - old line number before the current change
@@ -82,14 +99,14 @@ def _line_changes(text: str, splices: list[Splice]) -> list[tuple[int, int, list
             spans[-1][2].append(sp)
         else:
             spans.append([first, stop, [sp]])
-    old = text.splitlines(keepends=True)
+    old = split_lines(text)
     out: list[tuple[int, int, list[str]]] = []
     for first, stop, group in spans:
         lo, hi = lines.start(first), lines.start(stop) if stop < len(lines) else len(text)
         segment = text[lo:hi]
         new_segment = apply(segment, [replace(s, start=s.start - lo, end=s.end - lo) for s in group])
         old_lines = old[first:stop]
-        new_lines = new_segment.splitlines(keepends=True)
+        new_lines = split_lines(new_segment)
         while old_lines and new_lines and old_lines[0] == new_lines[0]:
             old_lines.pop(0)
             new_lines.pop(0)
@@ -106,8 +123,8 @@ def _line_changes(text: str, splices: list[Splice]) -> list[tuple[int, int, list
 def _difflib_diff(path: str, before: str, after: str) -> str:
     import difflib  # only for diffs without splices (tests compare against it)
 
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
+    a = split_lines(before)
+    b = split_lines(after)
     out: list[str] = []
     for line in difflib.unified_diff(a, b, fromfile=f"a/{path}", tofile=f"b/{path}"):
         if line.endswith("\n"):
@@ -235,12 +252,16 @@ def _path_str(parts: list) -> str:
 
 
 def structured_changes(result: Result) -> list[dict]:
-    """The data changes of each file, as DeepDiff sees them (before -> after)."""
+    """The data changes of each file, as DeepDiff sees them (before -> after). Only the parts an
+    edit may change are compared (the verifier has checked that nothing else changed): DeepDiff
+    on whole documents costs seconds and hundreds of megabytes on large files."""
     from deepdiff import DeepDiff  # imported only when a JSON report needs it
 
     out: list[dict] = []
     for fe in result.changed_edits:
-        diff = DeepDiff(fe.file.data, result.reparsed[fe.file.path].data, view="tree")
+        before = _network_view(fe.file.data, fe.touched_anchors)
+        after = _network_view(result.reparsed[fe.file.path].data, fe.touched_anchors)
+        diff = DeepDiff(before, after, view="tree")
         for kind, levels in diff.items():
             for level in levels:
                 path = level.path(output_format="list")
@@ -251,6 +272,22 @@ def structured_changes(result: Result) -> list[dict]:
                     entry["after"] = _jsonable(level.t2)
                 out.append(entry)
     return out
+
+
+def _network_keys(svc: Any) -> Any:
+    return {k: v for k, v in svc.items() if k in NETWORK_KEYS} if isinstance(svc, dict) else svc
+
+
+def _network_view(data: Any, anchors: set[str]) -> dict:
+    """The top-level networks, the network keys of every service and the anchors the editor
+    edited: everything an edit may change."""
+    if not isinstance(data, dict):
+        return {}
+    view: dict[str, Any] = {k: data[k] for k in ("networks", *sorted(anchors)) if k in data}
+    services = untag(data.get("services"))
+    if isinstance(services, dict):
+        view["services"] = {name: _network_keys(untag(svc)) for name, svc in services.items()}
+    return view
 
 
 _KINDS = {
@@ -294,7 +331,7 @@ def file_edits(result: Result) -> list[dict]:
         out.append({
             "file": display_path(cf.path),
             "changed": changed,
-            "diff": unified_diff(display_path(cf.path), cf.source.text, fe.new_text, fe.splices) if changed else "",
+            "diff": file_diff(fe) if changed else "",
             "hardened": cf.source.encode(fe.new_text).decode("utf-8") if changed else cf.source.raw.decode("utf-8"),
         })
     return out

@@ -28,10 +28,14 @@ class Source:
     real_path: str | None = None  # the file actually read (symlinks resolved); None for stdin
     cr_only: bool = False  # old Mac line endings: handled as "\n" (one character each) and restored
 
-    def encode(self, text: str) -> bytes:
+    def disk_text(self, text: str, bom: bool = True) -> str:
+        """``text`` as the file holds it: CR-only line endings restored, the BOM in front."""
         if self.cr_only:
             text = text.replace("\n", "\r")
-        return ((BOM if self.bom else "") + text).encode("utf-8")
+        return (BOM if self.bom and bom else "") + text
+
+    def encode(self, text: str) -> bytes:
+        return self.disk_text(text).encode("utf-8")
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:

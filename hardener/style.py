@@ -38,16 +38,22 @@ class Style:
         for node in iter_nodes(root):
             if isinstance(node, MappingNode):
                 for k, v in node.value:
-                    if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
-                        steps[v.value[0][0].start_mark.column - k.start_mark.column] += 1
+                    if isinstance(v, MappingNode) and not v.flow_style and v.value and self.line(v) > self.line(k):
+                        steps[self.column(v.value[0][0]) - self.column(k)] += 1
                     if isinstance(v, SequenceNode) and not v.flow_style and v.value:
-                        offsets[dash_column(v, text) - k.start_mark.column] += 1
+                        offsets[dash_column(v, text) - self.column(k)] += 1
             elif isinstance(node, ScalarNode) and node.style in ("'", '"'):
                 quotes[node.style] += 1
         self._flow_networks: bool | None = None
         self.map_step = _mode(steps, 2, lambda s: s > 0)
         self.seq_offset = _mode(offsets, 2, lambda s: s >= 0)
         self.quote = "'" if quotes["'"] > quotes['"'] else '"'
+
+    def line(self, node: Node) -> int:
+        return self.lines.line_of(node.start_mark.index)
+
+    def column(self, node: Node) -> int:
+        return self.lines.column_of(node.start_mark.index)
 
     def flow_networks(self, services) -> bool:
         """Are services' ``networks`` lists written in flow style here? (the first one decides)"""
@@ -63,8 +69,8 @@ class Style:
     def block_mapping_step(self, mapping: MappingNode) -> int:
         """Indentation step used inside ``mapping``."""
         for k, v in mapping.value:
-            if isinstance(v, MappingNode) and not v.flow_style and v.value and v.start_mark.line > k.start_mark.line:
-                step = v.value[0][0].start_mark.column - k.start_mark.column
+            if isinstance(v, MappingNode) and not v.flow_style and v.value and self.line(v) > self.line(k):
+                step = self.column(v.value[0][0]) - self.column(k)
                 if step > 0:
                     return step
         return self.map_step
@@ -74,7 +80,7 @@ class Style:
         counts: Counter[int] = Counter()
         for k, v in mapping.value:
             if isinstance(v, SequenceNode) and not v.flow_style and v.value:
-                counts[dash_column(v, self.text) - k.start_mark.column] += 1
+                counts[dash_column(v, self.text) - self.column(k)] += 1
         return _mode(counts, self.seq_offset, lambda s: s >= 0)
 
     def scalar(self, value: str | bool | int | None, force_quote: bool = False, quote: str | None = None) -> str:
@@ -101,7 +107,10 @@ def dash_column(seq: SequenceNode, text: str) -> int:
     item = seq.value[0]
     line_start = text.rfind("\n", 0, item.start_mark.index) + 1
     dash = text.rfind("-", line_start, item.start_mark.index)
-    return dash - line_start if dash >= 0 else seq.start_mark.column
+    if dash >= 0:
+        return dash - line_start
+    seq_start = seq.start_mark.index
+    return seq_start - (text.rfind("\n", 0, seq_start) + 1)
 
 
 def _mode(counter: Counter, default: int, ok) -> int:

@@ -15,6 +15,7 @@ import sys
 from typing import TextIO
 
 from hardener.lazyre import LazyRe
+from hardener.lines import split_lines
 
 # C0 and C1 controls, DEL, Unicode line/paragraph separators and the bidirectional controls a
 # "Trojan source" name would use to make a line read differently from what it is.
@@ -64,7 +65,7 @@ def diff_lines(diff: str, colour: bool, tty: bool) -> str:
     if not tty and not colour:
         return diff
     out: list[str] = []
-    for line in diff.splitlines(keepends=True):
+    for line in split_lines(diff):  # the lines patch sees (hardener.lines)
         body = line[:-1] if line.endswith("\n") else line
         end = line[len(body):]
         if tty:

@@ -6,10 +6,11 @@ of the original text; everything outside the spans stays byte-identical.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from hardener.lines import Lines  # noqa: F401  (the line model; imported from here by the editor)
 
 
 @dataclass(frozen=True)
@@ -62,46 +63,6 @@ def keep_missing_final_newline(text: str, splices: list[Splice], nl: str) -> lis
             # original text before it ends the result: drop that text's last line break
             return ordered + [Splice(tail - len(nl), tail, "", 0, -1)]
     return splices
-
-
-class Lines:
-    """Line geometry of a text: starts, ends, indentation and comment-only lines."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.starts = [0]
-        i = text.find("\n")
-        while i >= 0:
-            self.starts.append(i + 1)
-            i = text.find("\n", i + 1)
-        if self.starts[-1] == len(text) and len(self.starts) > 1:
-            self.starts.pop()  # no empty "line" after a final newline
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset) - 1
-
-    def start(self, line: int) -> int:
-        return self.starts[line] if line < len(self.starts) else len(self.text)
-
-    def end(self, line: int) -> int:
-        """Offset just after the line's newline (or the end of the text)."""
-        return self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
-
-    def content(self, line: int) -> str:
-        return self.text[self.start(line):self.end(line)].rstrip("\r\n")
-
-    def indent(self, line: int) -> int:
-        s = self.content(line)
-        return len(s) - len(s.lstrip(" "))
-
-    def is_blank(self, line: int) -> bool:
-        return not self.content(line).strip()
-
-    def is_comment(self, line: int) -> bool:
-        return self.content(line).lstrip().startswith("#")
 
 
 def content_end(node: Node, text: str) -> int:

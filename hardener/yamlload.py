@@ -15,17 +15,25 @@ rejected, and any tag other than the standard ones (``!reset``, ``!override``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
+from ruamel.yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from hardener.errors import InputError
+from hardener.lines import position
 
 try:  # the C extension (ruamel.yaml.clib)
     from _ruamel_yaml import CParser as _CParser  # noqa: F401
@@ -36,6 +44,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 YAML_TAG = "tag:yaml.org,2002:"
 MERGE_TAG = YAML_TAG + "merge"
+STR_TAG = YAML_TAG + "str"
 STANDARD_TAGS = frozenset(
     YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge", "timestamp", "binary")
 )
@@ -43,17 +52,24 @@ STANDARD_TAGS = frozenset(
 
 @dataclass(frozen=True)
 class Limits:
+    """Resource bounds, so that any file under ``--max-size`` is parsed (or refused) in bounded
+    time and memory. Ordinary files are far below them: the largest real compose files have a
+    few thousand nodes."""
+
     max_depth: int = 64  # nesting of collections
-    max_nodes: int = 1_000_000  # nodes after expanding aliases
-    # Past this many expanded nodes, the share reached only through aliases must fall (as in
-    # go-yaml, which Compose uses): from 99% at 400,000 nodes towards 10% at 4,000,000.
-    alias_ratio_from: int = 400_000
+    # Nodes of the document once aliases and merge keys are expanded: what everything after the
+    # parser walks. Checked before the composer builds anything (from the parser's events, when a
+    # cheap count of the text's indicators says the file could be over it) and while building.
+    max_nodes: int = 250_000
     max_alias_uses: int = 100_000
     # More "[" and "{" than this, and the exact depth is checked from parser events before the
     # composer runs: the C composer recurses per level and overflows its stack somewhere past
     # 30,000 levels; up to this many brackets (so at most this deep) it is safe.
     max_flow_depth_prescan: int = 10_000
     max_indent_prescan: int = 1024  # columns of leading "  - " before any node
+    # The pure-Python composer (tried when libyaml rejects YAML 1.2 syntax such as [8080:80]) is
+    # about 11 times slower (some 6 seconds a megabyte): it is only tried on texts this long at most.
+    max_chars_pure: int = 256 * 1024
 
 
 DEFAULT_LIMITS = Limits()
@@ -82,6 +98,11 @@ class Document:
     root: Node
     data: Any
     anchors_used: dict[int, int] = field(default_factory=dict)  # id(node) -> times reached (>1: aliased)
+    text: str = ""
+
+    def position(self, node: Node) -> tuple[int, int]:
+        """1-based line and column of a node (see hardener.lines)."""
+        return node_position(node, self.text)
 
 
 _T_STR, _T_NULL, _T_BOOL, _T_INT, _T_FLOAT, _T_MERGE, _T_SEQ, _T_MAP = (
@@ -97,6 +118,11 @@ def tag_of(node: Node) -> str:
 
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
 _FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+# Plain scalars the core schema reads as strings but go-yaml (Compose) reads as numbers or dates:
+# 1_000, 0b101, 0x_1f, 2024-01-31 (only tested on keys, where Compose refuses anything but strings).
+_GO_NON_STRING = re.compile(r"^(?:[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)"
+                            r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?)$")
+_NUMBER_START = frozenset("0123456789+-.")
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _BOOLS = frozenset(("true", "True", "TRUE", "false", "False", "FALSE"))
 
@@ -147,13 +173,15 @@ def _mark_error(path: str, exc: Exception, text: str) -> InputError:
     message = f"{context}, {problem}" if context and context not in problem else problem
     if mark is None:
         return InputError(path, f"invalid YAML: {message}")
-    line, column = mark.line + 1, mark.column + 1
-    lines = text.splitlines()
-    if 0 < line <= len(lines):
-        src_line = lines[line - 1]
-        indent = src_line[: len(src_line) - len(src_line.lstrip(" \t"))]
-        if "\t" in indent and src_line.strip() and not src_line.lstrip(" \t").startswith("#"):
-            return InputError(path, "tab character used for indentation: YAML indents with spaces only", line, indent.index("\t") + 1)
+    offset = min(max(mark.index, 0), len(text))
+    line, column = position(text, offset)
+    src_line = text[offset - column + 1:].split("\n", 1)[0].rstrip("\r")
+    indent = src_line[: len(src_line) - len(src_line.lstrip(" \t"))]
+    if "\t" in indent and "tab" in message:
+        what = "a comment line indented with a tab" if src_line.lstrip(" \t").startswith("#") else \
+            "a line holding only a tab" if not src_line.strip() else "tab character used for indentation"
+        return InputError(path, f"{what}: YAML indents with spaces only (Compose refuses it too)",
+                          line, indent.index("\t") + 1)
     if "expected a single document" in str(exc):
         return InputError(path, "several YAML documents in one file ('---' between them): a compose file holds one", line, column)
     return InputError(path, f"invalid YAML: {message}", line, column)
@@ -167,18 +195,45 @@ def _prescan(path: str, text: str, limits: Limits) -> None:
         raise InputError(path, f"indentation deeper than {limits.max_indent_prescan} columns: refused", line, 1)
 
 
-def _check_flow_depth(path: str, yaml: YAML, text: str, limits: Limits) -> None:
-    """Exact nesting depth from the parser's events (iterative, unlike the composer, whose C
-    recursion overflows the stack on ``[[[[...`` 30,000 levels deep), stopping at the limit."""
+def node_bound(text: str) -> int:
+    """An upper bound of the nodes the composer builds for ``text``, from its indicators: every
+    node but the root needs a ':', '-', ',', '?', '[' or '{' before it (each mapping entry one ':'
+    or ',' for a key, its value and at most the mapping itself; each item a '-' or ','; a flow
+    collection's first entry its bracket). Overcounts (colons in URLs, dashes in words), never
+    undercounts: a cheap test that spares ordinary files the exact count."""
+    return 3 * (text.count(":") + text.count("?")) + 2 * (
+        text.count("-") + text.count(",") + text.count("[") + text.count("{")
+    ) + text.count("*") + 1
+
+
+def _check_events(path: str, yaml: YAML, text: str, limits: Limits, count: bool) -> None:
+    """Exact nesting depth and node count from the parser's events: iterative (unlike the
+    composer, whose C recursion overflows the stack on ``[[[[...`` 30,000 levels deep), in
+    constant memory (the composer would hold every node first), stopping at the limit."""
     depth = 0
+    nodes = 0
     for event in yaml.parse(text):
         if isinstance(event, (SequenceStartEvent, MappingStartEvent)):
             depth += 1
+            nodes += 1
             if depth > limits.max_depth:
-                mark = event.start_mark
-                raise InputError(path, f"nesting deeper than {limits.max_depth} levels: refused", mark.line + 1, mark.column + 1)
+                line, col = position(text, event.start_mark.index)
+                raise InputError(path, f"nesting deeper than {limits.max_depth} levels: refused", line, col)
         elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
             depth -= 1
+            continue
+        elif isinstance(event, (ScalarEvent, AliasEvent)):
+            nodes += 1
+        else:
+            continue
+        if count and nodes > limits.max_nodes:
+            line, col = position(text, event.start_mark.index)
+            raise InputError(path, too_many_nodes(limits), line, col)
+
+
+def too_many_nodes(limits: Limits) -> str:
+    return (f"the document has more than {limits.max_nodes:,} YAML nodes, the tool's resource limit "
+            "(split the file: Compose merges several with -f)")
 
 
 def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bool | None = None) -> Node | None:
@@ -192,12 +247,18 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
     else:
         attempts = [False, True] if HAVE_CLIB else [True]
     deep = text.count("[") + text.count("{") > limits.max_flow_depth_prescan
+    many = node_bound(text) > limits.max_nodes
     first: Exception | None = None
     for use_pure in attempts:
+        if use_pure and first is not None and len(text) > limits.max_chars_pure:
+            error = _mark_error(path, first, text)
+            error.message += (f" (the YAML 1.2 parser, which accepts some syntax libyaml refuses, is only tried on "
+                              f"files up to {limits.max_chars_pure // 1024} KiB)")
+            raise error
         yaml = _yaml(use_pure)
         try:
-            if deep:  # only then can flow nesting be deep enough to matter
-                _check_flow_depth(path, yaml, text, limits)
+            if deep or many:  # only then can nesting or size be enough to matter
+                _check_events(path, yaml, text, limits, many)
             return yaml.compose(text)
         except (MarkedYAMLError, YAMLError) as exc:
             first = first or exc
@@ -207,8 +268,9 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
     raise _mark_error(path, first, text)
 
 
-def node_position(node: Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def node_position(node: Node, text: str) -> tuple[int, int]:
+    """1-based line and column of a node in ``text`` (from its offset: see hardener.lines)."""
+    return position(text, node.start_mark.index)
 
 
 def _scalar(node: ScalarNode) -> Any:
@@ -248,16 +310,19 @@ def _scalar(node: ScalarNode) -> Any:
 
 
 class _Builder:
-    def __init__(self, path: str, limits: Limits):
+    def __init__(self, path: str, text: str, limits: Limits):
         self.path = path
+        self.text = text
         self.limits = limits
         self.seen: dict[int, int] = {}
         self.physical = 0
         self.expanded = 0
         self.alias_uses = 0
+        self.built = 0  # nodes built so far (aliases and merge keys expanded)
+        self.root: Node | None = None
 
     def fail(self, node: Node, message: str) -> InputError:
-        line, col = node_position(node)
+        line, col = node_position(node, self.text)
         return InputError(self.path, message, line, col)
 
     def measure(self, root: Node) -> None:
@@ -298,15 +363,15 @@ class _Builder:
                 stack.append((child, depth + 1))
         self.expanded = size[id(root)]
         if self.expanded > self.limits.max_nodes:
-            raise self.fail(root, f"aliases expand to more than {self.limits.max_nodes} nodes (an alias bomb?): refused")
-        if self.expanded > self.limits.alias_ratio_from:
-            allowed = 0.99 - 0.89 * min(1.0, (self.expanded - self.limits.alias_ratio_from) / 3_600_000)
-            if (self.expanded - self.physical) / self.expanded > allowed:
-                raise self.fail(
-                    root, f"aliases expand {self.physical} nodes into {self.expanded} (an alias bomb?): refused"
-                )
+            raise self.fail(
+                root, f"aliases and merge keys expand the document's {self.physical:,} nodes to more than "
+                f"{self.limits.max_nodes:,}, the tool's resource limit: refused"
+            )
 
     def build(self, node: Node, depth: int) -> Any:
+        self.built += 1
+        if self.built > self.limits.max_nodes:
+            raise self.fail(node, too_many_nodes(self.limits))
         if isinstance(node, ScalarNode):
             value = _scalar(node)
         elif depth >= self.limits.max_depth:
@@ -325,9 +390,23 @@ class _Builder:
     def key(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
             raise self.fail(node, "complex mapping key (a list or mapping used as a key): not supported in compose files")
+        self.built += 1
         if node.ctag is _T_STR:
-            return node.value
-        return _scalar(node) if tag_of(node) in STANDARD_TAGS else node.value
+            value = node.value
+            if not node.style and value[:1] in _NUMBER_START and _GO_NON_STRING.match(value):
+                raise self.non_string_key(node)
+            return value
+        tag = tag_of(node)
+        if tag in STANDARD_TAGS and tag not in (MERGE_TAG, STR_TAG):
+            raise self.non_string_key(node)
+        return node.value
+
+    def non_string_key(self, node: ScalarNode) -> InputError:
+        """Compose refuses keys that YAML reads as a number, a boolean, null or a date."""
+        where = _path_to(self.root, node) if self.root is not None else ""
+        shown = node.value if node.value else "null"
+        return self.fail(node, f"non-string key {shown}{' in ' + where if where else ''}: Compose refuses keys "
+                               f"that are numbers, booleans, null or dates (quote it: '{node.value}')")
 
     def mapping(self, node: MappingNode, depth: int) -> dict:
         out: dict = {}
@@ -343,7 +422,7 @@ class _Builder:
             if isinstance(k, (list, dict)):  # pragma: no cover - key() refuses these
                 raise self.fail(knode, "unhashable key")
             if k in own:
-                line, _ = node_position(own[k])
+                line, _ = node_position(own[k], self.text)
                 raise self.fail(knode, f"duplicate key '{k}' (first defined on line {line})")
             own[k] = knode
             out[k] = self.build(vnode, depth + 1)
@@ -359,6 +438,25 @@ class _Builder:
         if isinstance(vnode, SequenceNode) and all(isinstance(v, MappingNode) for v in vnode.value):
             return list(vnode.value)
         raise self.fail(vnode, "merge key '<<' needs a mapping or a list of mappings")
+
+
+def _path_to(root: Node, target: Node) -> str:
+    """Dotted path of the mapping holding ``target`` (a key node), for messages: services.web.labels."""
+    stack: list[tuple[Node, tuple[str, ...]]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                if k is target:
+                    return ".".join(path) or "the top level"
+                stack.append((v, path + (str(k.value),)))
+        elif isinstance(node, SequenceNode):
+            stack.extend((item, path + (f"[{i}]",)) for i, item in enumerate(node.value))
+    return ""
 
 
 def iter_nodes(root: Node):
@@ -389,18 +487,22 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def build_data(path: str, root: Node, limits: Limits = DEFAULT_LIMITS, has_aliases: bool = True) -> Document:
-    b = _Builder(path, limits)
+def build_data(path: str, root: Node, text: str, limits: Limits = DEFAULT_LIMITS, has_aliases: bool = True) -> Document:
+    b = _Builder(path, text, limits)
+    b.root = root
     if has_aliases:
         b.measure(root)  # aliases can expand exponentially: bound them before building
     data = b.build(root, 0)
-    return Document(root=root, data=data, anchors_used=b.seen)
+    return Document(root=root, data=data, anchors_used=b.seen, text=text)
 
 
 def load(path: str, text: str, limits: Limits = DEFAULT_LIMITS, measured: bool = False) -> Document:
     """Parse and build. ``measured``: the text is the tool's own edit of a text that passed the
-    alias limits already (edits add no aliases), so the expansion is not measured again."""
+    limits already (edits add no aliases, and a few nodes per service), so the expansion is not
+    measured again and the node limit has room for what the edit added."""
+    if measured:
+        limits = replace(limits, max_nodes=limits.max_nodes * 3 // 2)
     root = compose_node(path, text, limits)
     if root is None:
         raise InputError(path, "no YAML document: the file is empty or holds only comments", 1, 1)
-    return build_data(path, root, limits, has_aliases="*" in text and not measured)
+    return build_data(path, root, text, limits, has_aliases="*" in text and not measured)

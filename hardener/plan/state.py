@@ -116,7 +116,7 @@ def host_justification(svc: Service) -> Justification:
         loc = find_key(d.node, "network_mode")
         if loc is not None:
             lines = d.file.lines()
-            j = comment_justification(lines, loc.key.start_mark.line)
+            j = comment_justification(lines, d.file.line_of(loc.key))
             if j.justified or j.marker_without_reason:
                 return j
             break
