@@ -103,9 +103,9 @@ class ComposeFile:
         services = self.top_value_node("services")
         out: dict[str, MappingNode] = {}
         if isinstance(services, MappingNode):
-            for k, v in services.value:
+            for k, v in merged_pairs(services):
                 if isinstance(k, ScalarNode) and isinstance(v, MappingNode):
-                    out[str(k.value)] = v
+                    out.setdefault(str(k.value), v)
         self.__dict__["_service_nodes"] = out
         return out
 
@@ -135,6 +135,12 @@ def validate_compose(path: str, doc: Document) -> None:
         if not (set(data) & {"include", "networks", "volumes", "secrets", "configs"}):
             line, col = doc.position(root)
             raise InputError(path, "not a compose file: no 'services' key", line, col)
+    for key in ("services", "networks", "volumes", "secrets", "configs"):
+        if key in data and data[key] is None:  # "networks:" with nothing under it
+            loc = find_key(root, key)
+            line, col = doc.position(loc.key if loc else root)
+            raise InputError(path, f"'{key}' is empty (null): Compose requires a mapping here "
+                                   f"(write '{key}: {{}}' or remove the key)", line, col)
     services = untag(data.get("services"))
     if services is not None and not isinstance(services, dict):
         loc = find_key(root, "services")
@@ -145,10 +151,11 @@ def validate_compose(path: str, doc: Document) -> None:
         line, col = doc.position(loc.value if loc else root)
         raise InputError(path, too_many_services(len(services)), line, col)
     for name, svc in (services or {}).items():
-        if svc is not None and not isinstance(untag(svc), dict):
+        if not isinstance(untag(svc), dict):
             snode = find_key(find_key(root, "services").value, name)  # type: ignore[union-attr]
-            line, col = doc.position(snode.value if snode else root)
-            raise InputError(path, f"service '{name}' is not a mapping", line, col)
+            line, col = doc.position(snode.key if snode else root)
+            what = "is empty (null): Compose requires a mapping" if svc is None else "is not a mapping"
+            raise InputError(path, f"service '{name}' {what}", line, col)
     networks = untag(data.get("networks"))
     if networks is not None and not isinstance(networks, dict):
         loc = find_key(root, "networks")
@@ -199,6 +206,23 @@ def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
             if loc:
                 return KeyLoc(loc.key, loc.value, loc.holder, True)
     return None
+
+
+def merged_pairs(mapping: MappingNode) -> list[tuple[Node, Node]]:
+    """The key/value pairs of a mapping, its own first, then those merged in with ``<<`` (in
+    order, recursively): the pairs that hold its keys, as YAML's merge rules decide."""
+    own: list[tuple[Node, Node]] = []
+    merged: list[tuple[Node, Node]] = []
+    seen: set[int] = {id(mapping)}
+    for k, v in mapping.value:
+        if k.value == "<<" and tag_of(k) == MERGE_TAG:
+            for src in merge_sources(v):
+                if isinstance(src, MappingNode) and id(src) not in seen:
+                    seen.add(id(src))
+                    merged.extend(merged_pairs(src))
+        else:
+            own.append((k, v))
+    return own + merged
 
 
 def merge_index(root: Node) -> dict[int, list[MappingNode]]:
@@ -379,8 +403,9 @@ def build_project(files: list[ComposeFile], max_bytes: int, env: dict[str, str] 
         _include(project, cf, max_bytes, cache)
     if len(project.services) > MAX_SERVICES:
         raise InputError(files[0].path, too_many_services(len(project.services)))
+    resolver = _Extends(project, max_bytes, cache)
     for svc in list(project.services.values()):
-        _resolve_extends(project, svc, max_bytes, cache, depth=0)
+        resolver.resolve(svc)
     return project
 
 
@@ -433,33 +458,91 @@ def _include(project: Project, cf: ComposeFile, max_bytes: int, cache: dict[str,
                 project.configs.setdefault(str(name), untag(spec))
 
 
-def _resolve_extends(project: Project, svc: Service, max_bytes: int, cache: dict[str, ComposeFile], depth: int) -> None:
-    src = _extends_source(svc.data)
-    if src is None or depth > 10 or svc.extends_resolved:
-        return
-    svc.extends_resolved = True
-    base_name, base_file = src
-    base: dict | None = None
-    where = ""
-    if base_file is None:
-        other = project.services.get(base_name)
-        if other is not None and other is not svc:
-            _resolve_extends(project, other, max_bytes, cache, depth + 1)
-            base = other.data
-            where = f"service {base_name}"
-            other.extended_by.append(svc.name)
-    else:
-        origin = svc.defs[0].file.directory if svc.defs else project.directory
-        cf = _load_extra(project, os.path.join(origin, base_file), max_bytes, cache)
-        if cf is not None:
-            base = untag((untag(cf.data.get("services")) or {}).get(base_name))
-            where = f"service {base_name} in {base_file}"
-    if not isinstance(base, dict):
-        return
-    own = {k: v for k, v in svc.data.items() if k != "extends"}
-    merged = merge_service({k: v for k, v in base.items() if k not in ("extends",)}, own)
-    for key in base:
-        if key not in own:
-            svc.inherited[key] = where
-    merged["extends"] = svc.data["extends"]
-    svc.data = merged
+class _Extends:
+    """Resolves ``extends`` chains of any depth, across files, as Compose does: a cycle, a
+    service that is not there or a file that does not exist is refused as Compose refuses it; a
+    file outside the project folder is not read (and the summary says so)."""
+
+    def __init__(self, project: Project, max_bytes: int, cache: dict[str, ComposeFile]):
+        self.project = project
+        self.max_bytes = max_bytes
+        self.cache = cache
+        self.done: dict[tuple[str, str], dict] = {}  # (file or "" for the project, service) -> data
+
+    def error(self, svc: Service | None, message: str) -> InputError:
+        """Refused, at the service's ``extends`` key when there is one in a file of the project."""
+        for d in svc.defs if svc else []:
+            loc = find_key(d.node, "extends")
+            if loc is not None:
+                line, col = d.file.doc.position(loc.key)
+                return InputError(d.file.path, message, line, col)
+        return InputError(svc.defs[0].file.path if svc and svc.defs else self.project.files[0].path, message)
+
+    def lookup(self, key: tuple[str, str], by: tuple[str, str] | None) -> tuple[dict, str]:
+        """The raw data of a service and the folder its relative ``extends: file`` starts from."""
+        where, name = key
+        if not where:
+            svc = self.project.services.get(name)
+            if svc is None:
+                raise self.error(self.project.services.get(by[1]) if by else None,
+                                 f"cannot extend service '{by[1] if by else name}': service '{name}' not found")
+            origin = svc.defs[0].file.directory if svc.defs else svc.origin_dir or self.project.directory
+            return svc.data, origin
+        cf = self.cache.get(where) or next(f for f in self.project.files if f.source.real_path == where)
+        data = untag((untag(cf.data.get("services")) or {}).get(name))
+        if not isinstance(data, dict):
+            raise InputError(cf.path, f"cannot extend service '{by[1] if by else name}': service '{name}' not "
+                                      f"found in {cf.path}")
+        return data, cf.directory
+
+    def target(self, key: tuple[str, str], data: dict, origin: str) -> tuple[str, str] | None:
+        """The service ``key`` extends (None: no extends, or a file that is not read)."""
+        src = _extends_source(data)
+        if src is None:
+            return None
+        base_name, base_file = src
+        if base_file is None:
+            return (key[0], base_name)
+        path = os.path.join(origin, base_file)
+        if not os.path.exists(path) and inside(path, self.project.directory):
+            raise self.error(self.project.services.get(key[1]) if not key[0] else None,
+                             f"service '{key[1]}' extends a file that does not exist: {base_file}")
+        cf = _load_extra(self.project, path, self.max_bytes, self.cache)
+        return (cf.source.real_path or path, base_name) if cf is not None else None
+
+    def resolve(self, svc: Service) -> None:
+        start = ("", svc.name)
+        chain: list[tuple[tuple[str, str], dict, str]] = []
+        position: dict[tuple[str, str], int] = {}
+        key: tuple[str, str] | None = start
+        by: tuple[str, str] | None = None
+        while key is not None and key not in self.done:
+            if key in position:
+                names = [k[1] for k, _, _ in chain[position[key]:]] + [key[1]]
+                raise self.error(svc, "circular extends: " + " -> ".join(names) + " (Compose refuses it)")
+            position[key] = len(chain)
+            data, origin = self.lookup(key, by)
+            chain.append((key, data, origin))
+            by, key = key, self.target(key, data, origin)
+        base = self.done.get(key) if key is not None else None
+        base_key = key
+        for key, data, _ in reversed(chain):
+            merged = data
+            if base is not None and base_key is not None:
+                own = {k: v for k, v in data.items() if k != "extends"}
+                merged = merge_service({k: v for k, v in base.items() if k != "extends"}, own)
+                merged["extends"] = data["extends"]
+                if not key[0]:
+                    current = self.project.services[key[1]]
+                    where = f"service {base_key[1]}" if not base_key[0] else \
+                        f"service {base_key[1]} in {_extends_source(data)[1]}"  # type: ignore[index]
+                    for k in base:
+                        if k not in own and k != "extends":
+                            current.inherited[k] = where
+                    if not base_key[0]:
+                        self.project.services[base_key[1]].extended_by.append(key[1])
+            self.done[key] = merged
+            if not key[0]:
+                self.project.services[key[1]].data = merged
+                self.project.services[key[1]].extends_resolved = True
+            base, base_key = merged, key

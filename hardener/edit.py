@@ -142,11 +142,7 @@ class FileEditor:
     def add_pair(self, mapping: MappingNode, key: str, value: Any, blank_before: bool = False, **kw: Any) -> None:
         """Add ``key: value`` at the end of a mapping (block, or flow such as ``{image: x}``)."""
         if mapping.flow_style:
-            close = self.text.rfind("}", mapping.start_mark.index, mapping.end_mark.index)
-            inner = self.text[mapping.start_mark.index + 1:close]
-            pos = mapping.start_mark.index + 1 + len(inner.rstrip())
-            sep = ", " if inner.strip() else ""
-            self.splice(pos, pos, f"{sep}{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}")
+            self.flow_add(mapping, [f"{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}"])
             return
         indent = self.mapping_indent(mapping)
         step = self.style.block_mapping_step(mapping)
@@ -156,23 +152,63 @@ class FileEditor:
             lines = [""] + lines
         self.insert_after_line(self.after_block_comments(self.last_line(mapping), indent), lines, rank=-indent)
 
+    def flow_add(self, mapping: MappingNode, pairs: list[str]) -> None:
+        """Add rendered ``key: value`` pairs at the end of a flow mapping, inside its braces: on
+        the last entry's line when the mapping is on one line, else each on a line of its own at
+        the entries' indentation (a whole JSON-style document, for instance)."""
+        start, end = mapping.start_mark.index, mapping.end_mark.index
+        close = self.text.rfind("}", start, end)
+        if close < 0:
+            raise EditError(f"cannot find the end of the flow mapping on line {self.line(mapping) + 1}")
+        if not mapping.value:
+            pad = " " if self.text[start + 1:close].startswith(" ") else ""
+            self.splice(start + 1, start + 1, pad + ", ".join(pairs) + pad)
+            return
+        last_key, last_value = mapping.value[-1]
+        last_end = max(content_end(last_value, self.text), last_key.end_mark.index)
+        between = self.text[last_end:close]
+        if self.line(mapping) == self.lines.line_of(close) or "," in between.split("#", 1)[0]:
+            if "," in between.split("#", 1)[0]:  # a trailing comma already ends the last entry
+                last_end += between.index(",") + 1
+                self.splice(last_end, last_end, " " + ", ".join(pairs) + ",")
+                return
+            self.splice(last_end, last_end, ", " + ", ".join(pairs))
+            return
+        indent = self.column(last_key) if self.key_line_prefix_ok(last_key) else self.column(mapping.value[0][0])
+        self.splice(last_end, last_end, ",", rank=0)
+        if "\n" in between:  # the new lines go before the line of the closing brace
+            pos = self.lines.end(self.lines.line_of(last_end))
+            self.splice(pos, pos, self.join_lines([" " * indent + p + ("," if i < len(pairs) - 1 else "")
+                                                   for i, p in enumerate(pairs)]))
+        else:  # the brace closes the last entry's line: "...last}" -> "...last,\n  new}"
+            self.splice(last_end, last_end, "".join(self.nl + " " * indent + p + ("," if i < len(pairs) - 1 else "")
+                                                    for i, p in enumerate(pairs)))
+
     def replace_flow_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
         """Replace or delete ``key: value`` inside a flow mapping."""
         start, end = loc.key.start_mark.index, content_end(loc.value, self.text)
-        if "#" in self.text[start:end] or "\n" in self.text[start:end]:
-            raise EditError(f"cannot edit '{loc.key.value}' in the multi-line flow mapping on line {self.line(loc.key) + 1}")
+        if "#" in self.text[start:end]:
+            raise EditError(f"cannot edit '{loc.key.value}' in the flow mapping on line {self.line(loc.key) + 1}: "
+                            "it has comments")
         if key is not None:
             self.splice(start, end, f"{self.style.scalar(key)}: {_flow(value, self.style, kw.get('quote_items', False))}")
             return
         before = self.text[loc.holder.start_mark.index:start]
         after = self.text[end:loc.holder.end_mark.index]
-        if after.lstrip().startswith(","):  # "a: 1, b: 2" -> drop "a: 1, "
+        if after.lstrip(" ").startswith(","):  # "a: 1, b: 2" -> drop "a: 1, "
             comma = end + after.index(",") + 1
+            line_end = self.lines.end(self.lines.line_of(end))
+            if not self.text[self.lines.start(self.line(loc.key)):start].strip() and not self.text[comma:line_end].strip():
+                self.splice(self.lines.start(self.line(loc.key)), line_end, "")  # the entry had its own line(s)
+                return
             while comma < len(self.text) and self.text[comma] == " ":
                 comma += 1
             self.splice(start, comma, "")
         elif before.rstrip().endswith(","):  # drop ", b: 2"
             comma = loc.holder.start_mark.index + before.rstrip().rindex(",")
+            if "#" in self.text[comma:start]:
+                raise EditError(f"cannot edit '{loc.key.value}' in the flow mapping on line {self.line(loc.key) + 1}: "
+                                "it has comments")
             self.splice(comma, end, "")
         else:
             self.splice(start, end, "")
@@ -257,7 +293,27 @@ class FileEditor:
         self.splice(node.start_mark.index, node.end_mark.index, self.style.scalar(value))
 
     def replace_empty_value(self, loc: KeyLoc, child_lines_at: int, pairs: dict[str, Any]) -> None:
-        """``key:`` / ``key: ~`` / ``key: {}`` becomes ``key:`` followed by a block of pairs."""
+        """``key:`` / ``key: ~`` / ``key: {}`` becomes ``key:`` followed by a block of pairs (in a
+        flow mapping: ``key: {pairs}``)."""
+        if loc.holder.flow_style:
+            rendered = [f"{self.style.scalar(k)}: {_flow(v, self.style, empty='{}') if v is not None else '{}'}"
+                        for k, v in pairs.items()]
+            if isinstance(loc.value, MappingNode):
+                self.flow_add(loc.value, rendered)
+                return
+            value = "{" + ", ".join(rendered) + "}"
+            vstart, vend = loc.value.start_mark.index, loc.value.end_mark.index
+            if vend > vstart:  # "key: null" / "key: ~"
+                self.splice(vstart, vend, value)
+                return
+            kend = loc.key.end_mark.index  # "{key}" / "{key: }": an implicit null
+            rest = self.text[kend:]
+            colon = len(rest) - len(rest.lstrip(" ")) if rest.lstrip(" ").startswith(":") else -1
+            if colon >= 0:
+                self.splice(kend + colon + 1, kend + colon + 1, " " + value)
+            else:
+                self.splice(kend, kend, ": " + value)
+            return
         colon = self.text.find(":", loc.key.end_mark.index)
         vend = loc.value.end_mark.index
         if colon < 0 or colon > vend and not _is_empty(loc.value):
@@ -331,8 +387,14 @@ class FileEditor:
         if node.flow_style:
             start, end = node.start_mark.index, node.end_mark.index
             body = self.text[start:end]
-            if "#" in body or "\n" in body:
-                raise EditError(f"cannot edit the multi-line flow mapping on line {self.line(node) + 1}")
+            if "#" in body or "\n" in body:  # entry by entry, keeping the layout
+                for k, v in node.value:
+                    if str(k.value) in remove:
+                        self.replace_flow_pair(KeyLoc(k, v, node), None, None)
+                if add:
+                    self.flow_add(node, [f"{self.style.scalar(k)}: {_flow(v, self.style) if v is not None else '{}'}"
+                                         for k, v in add.items()])
+                return
             pairs = [self.text[k.start_mark.index:content_end(v, self.text)] if not _is_empty(v) else str(k.value) + ":"
                      for k, v in node.value if str(k.value) not in remove]
             for k, v in add.items():
@@ -409,10 +471,7 @@ class FileEditor:
             if own and isinstance(own.value, ScalarNode):
                 self.set_scalar(own.value, True)
                 return
-            close = self.text.rfind("}", value.start_mark.index, value.end_mark.index)
-            inner = self.text[value.start_mark.index + 1:close]
-            pad = " " if inner.endswith(" ") else ""
-            self.splice(close - len(pad), close - len(pad), ", internal: true")
+            self.flow_add(value, [f"{self.style.scalar('internal')}: true"])
             return
         if _is_empty(value) or (isinstance(value, MappingNode) and not value.value):
             parent_step = self.style.block_mapping_step(loc.holder) if isinstance(loc.holder, MappingNode) else self.style.map_step
@@ -423,6 +482,9 @@ class FileEditor:
     # --- the root mapping ----------------------------------------------------------------------
     def add_top_level(self, key: str, value: dict[str, Any]) -> None:
         root = self.cf.root
+        if root.flow_style:  # a whole-document flow mapping (JSON): the key goes inside its braces
+            self.flow_add(root, [f"{self.style.scalar(key)}: {_flow(value, self.style, empty='{}')}"])
+            return
         indent = self.column(root.value[0][0]) if root.value else 0
         step = self.style.map_step
         last = self.last_line(root)
@@ -492,10 +554,12 @@ def _quote_of(node: SequenceNode) -> str | None:
     return None
 
 
-def _flow(value: Any, style: Style, quote_items: bool = False) -> str:
-    """A value in flow style: ``[a, b]``, ``{internal: true}``."""
+def _flow(value: Any, style: Style, quote_items: bool = False, empty: str = "null") -> str:
+    """A value in flow style: ``[a, b]``, ``{internal: true}`` (``empty``: how a mapping's
+    empty values are written, ``{}`` for network definitions)."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{style.scalar(str(k))}: {_flow(v, style)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{style.scalar(str(k))}: {_flow(v, style) if v is not None else empty}"
+                               for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(style.scalar(str(untag(v)), force_quote=quote_items or ":" in str(untag(v)))
                                if isinstance(untag(v), str) else _flow(v, style) for v in value) + "]"
@@ -539,6 +603,23 @@ class ProjectEditor:
                 exc.service = exc.service or sp.name
                 raise
         self.edit_networks()
+        for sp in self.plan.changed_services():  # services merged into 'services' (<<: *more)
+            for d in self.project.services[sp.name].defs:
+                ed = self.editors.get(id(d.file))
+                services = d.file.top_value_node("services")
+                if ed is not None and isinstance(services, MappingNode) and not any(v is d.node for _, v in services.value):
+                    self.note_anchor(ed, d.node)
+        for cf in self.project.files:
+            ed = self.editors.get(id(cf))
+            services = find_key(cf.root, "services")
+            if ed is not None and ed.splices and services is not None and \
+                    (ed.is_alias(services) or ed.shared(services.value)):
+                # "services: *all" (or "services: &all" used elsewhere): the services are edited
+                # where they are written, and every key that aliases them sees the change
+                self.note_anchor(ed, services.value)
+                if ed.is_alias(services):
+                    ed.notes.append(f"services edited in the anchor on line {ed.line(services.value) + 1} "
+                                    "('services' is an alias of it)")
         if self.plan.gateway is not None and self.plan.gateway_changed:
             from hardener.gateway_edit import add_gateway
 

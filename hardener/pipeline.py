@@ -18,6 +18,7 @@ from hardener.plan import Finding, Plan, make_plan
 from hardener.scan import FileReader
 from hardener.textedit import EditConflict
 from hardener.source import DEFAULT_MAX_BYTES, Source
+from hardener.validate import check_project
 from hardener.verify import verify
 
 
@@ -65,6 +66,7 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES,
     result = Result([f.path for f in files], files, settings=settings)
     try:
         project = build_project(files, max_bytes)
+        check_project(project)  # refused as Compose refuses it
         accepted = file_accepts(files) + list(settings.accepts)
         reader = FileReader(project.directory)
         tiers = classify_all(project.services, project.env, reader, settings)

@@ -46,9 +46,29 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
+def _wide_encoding(raw: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" when the bytes are text in one of them (a BOM, or ASCII text with a
+    NUL byte beside every character), else None."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = raw[:1024]
+    if len(head) >= 8 and len(head) % 2 == 0:
+        for width, name in ((4, "UTF-32"), (2, "UTF-16")):
+            for pos in range(width):
+                units = [head[i:i + width] for i in range(0, len(head) - width + 1, width)]
+                if all(u[pos] != 0 and u.count(0) == width - 1 for u in units):
+                    return name
+    return None
+
+
 def decode(path: str, raw: bytes) -> tuple[str, bool]:
     if not raw:
         raise InputError(path, "empty file: there is no compose document to harden", 1, 1)
+    wide = _wide_encoding(raw)
+    if wide:
+        raise InputError(path, f"{wide} is not supported; save as UTF-8", 1, 1)
     nul = raw.find(b"\x00")
     if nul >= 0:
         line, col = _position(raw, nul)

@@ -48,6 +48,12 @@ class Style:
         self.map_step = _mode(steps, 2, lambda s: s > 0)
         self.seq_offset = _mode(offsets, 2, lambda s: s >= 0)
         self.quote = "'" if quotes["'"] > quotes['"'] else '"'
+        # A whole-document flow mapping whose keys are double-quoted is JSON: new keys and
+        # strings are double-quoted too, so that it stays JSON.
+        self.json = (isinstance(root, MappingNode) and bool(root.flow_style) and bool(root.value)
+                     and getattr(root.value[0][0], "style", None) == '"')
+        if self.json:
+            self.quote = '"'
 
     def line(self, node: Node) -> int:
         return self.lines.line_of(node.start_mark.index)
@@ -93,6 +99,8 @@ class Style:
         if isinstance(value, int):
             return str(value)
         q = quote or self.quote
+        if self.json:
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if not force_quote and value not in YAML11_SPECIAL and (
                 PLAIN_SAFE.match(value) or (PLAIN_VALUE.match(value) and not value.endswith(":")
                                             and not NUMERIC_LIKE.match(value))):

@@ -1,0 +1,94 @@
+"""Resource bounds: every file under --max-size is processed or refused, and a refusal names the
+limit that was hit. The files are generated (tests/hostile.py), never committed.
+
+What the bounds cost in CPU time and memory is measured by benchmarks/bench_hostile.py (a report
+against 10 s and 1 GiB), not here: these tests check behaviour. The child runs under an address
+space limit of 2 GiB and a CPU limit of 60 s so that a regression fails instead of taking the
+machine down.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+
+import pytest
+
+import hostile
+
+
+def _guard():
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+
+
+def run(args, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    p = subprocess.run([sys.executable, "-m", "hardener", *args], cwd=cwd, capture_output=True, env=env,
+                       preexec_fn=_guard, timeout=300)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("name,make,outcome,words", hostile.SHAPES, ids=[s[0] for s in hostile.SHAPES])
+def test_hostile_shape(tmp_path, name, make, outcome, words):
+    data = make()
+    assert len(data) <= 10 * 1024 * 1024
+    (tmp_path / "compose.yaml").write_bytes(data)
+    code, out, err = run(["--check", "compose.yaml"], tmp_path)
+    assert "Traceback" not in err and code >= 0, err[-2000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    if outcome == "refuse":
+        assert code == 2, (code, err[-2000:])
+        assert len(errors) == 1, err[-2000:]
+        for w in words:
+            assert w in errors[0], errors[0]
+        assert "bomb" not in errors[0] or name == "alias-bomb"
+    else:
+        assert code in (0, 1), (code, err[-2000:])
+        assert errors == []
+    assert (tmp_path / "compose.yaml").read_bytes() == data
+
+
+def test_linear_merges_are_not_an_alias_bomb(tmp_path):
+    """50,000 services merging one small anchor grow linearly: the refusal says which resource
+    limit was hit, and nothing about an attack."""
+    (tmp_path / "compose.yaml").write_bytes(hostile.merged_anchor(50_000, 4))
+    code, _, err = run(["--check", "compose.yaml"], tmp_path)
+    assert code == 2
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "bomb" not in line and "attack" not in line
+    assert "expand the document's 150,019 nodes to more than 250,000, the tool's resource limit" in line
+
+
+def test_node_limit_holds_without_any_alias(tmp_path):
+    data = hostile.many_services()
+    assert b"*" not in data
+    (tmp_path / "compose.yaml").write_bytes(data)
+    code, _, err = run(["--diff", "compose.yaml"], tmp_path)
+    assert code == 2
+    assert "the document has more than 250,000 YAML nodes, the tool's resource limit" in err
+
+
+def test_an_ordinary_large_file_is_hardened(tmp_path):
+    """2,000 services (the largest real stacks have about 60) are nowhere near a limit."""
+    (tmp_path / "compose.yaml").write_bytes(hostile.services(2_000))
+    code, out, err = run(["--write", "compose.yaml"], tmp_path)
+    assert code in (0, 1), err[-2000:]
+    assert "error" not in err
+
+
+def test_yaml_1_2_fallback_parser_only_for_small_files(tmp_path):
+    """libyaml refuses [8080:80] (valid YAML 1.2); the slower pure-Python parser reads it, but
+    only up to 256 KiB: past that the refusal says why."""
+    small = "services:\n  web:\n    image: nginx\n    ports: [8080:80]\n"
+    (tmp_path / "small.yaml").write_text(small)
+    code, _, err = run(["--check", "small.yaml"], tmp_path)
+    assert code in (0, 1), err
+    big = small + "".join(f"  s{i}:\n    image: example/app\n    labels:\n      a: '{'x' * 40}'\n" for i in range(4000))
+    assert len(big) > 256 * 1024
+    (tmp_path / "big.yaml").write_text(big)
+    code, _, err = run(["--check", "big.yaml"], tmp_path)
+    assert code == 2
+    assert "big.yaml:4:" in err and "only tried on files up to 256 KiB" in err, err
