@@ -249,13 +249,14 @@ def handle(result: Result, mode: str, fmt: str, console: Console, verbose: bool)
         if fe.file.source.real_path is None and fmt == "text":
             console.document(fe.file.source.encode(fe.new_text))
     try:
-        write_files([(fe.file.source, fe.file.source.encode(fe.new_text)) for fe in on_disk])
+        done = write_files([(fe.file.source, fe.file.source.encode(fe.new_text)) for fe in on_disk])
     except HardenError as exc:
         console.error(str(exc))
         result.error = exc
         return Outcome(error=True)
-    for fe in on_disk:
-        console.err(f"hardened {display_path(fe.file.path)}")
+    for fe, p in zip(on_disk, done):
+        how = f" (written in place: {p.in_place})" if p.in_place else ""
+        console.err(f"hardened {display_path(fe.file.path)}{how}")
     if not pending and "-" in result.paths and fmt == "text":
         console.document(result.files[0].source.raw)
     return Outcome(findings=findings, changes=bool(pending))

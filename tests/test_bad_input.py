@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -663,3 +664,25 @@ def test_valid_unusual_input_is_not_refused_by_a_bug(tmp_path, name, text):
     r2 = run_cli(["--diff", "compose.yaml"], tmp_path)
     no_traceback(r2)
     assert r2.out == "", f"second run proposes more changes: {r2!r}"
+
+
+def test_file_of_another_owner_written_in_place(unprivileged):
+    """A group-writable file owned by someone else: a new file could not be given its owner, so
+    it is written in place (owner, group and mode kept) and the run says why."""
+    base, run, own = unprivileged
+    if os.geteuid() != 0:
+        pytest.skip("creating a file owned by another user needs root")
+    path = os.path.join(base, "shared.yaml")
+    with open(path, "w") as fh:
+        fh.write(GOOD)
+    os.chown(path, 0, NOBODY)
+    os.chmod(path, 0o664)
+    r = run(["--write", "shared.yaml"], base)
+    no_traceback(r)
+    assert r.code in (0, 1), r
+    assert f"hardened shared.yaml (written in place: its owner (0:{NOBODY}) cannot be given to a new file" in r.err
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, NOBODY, 0o664)
+    with open(path) as fh:
+        assert "networks:" in fh.read()
+    assert not [p for p in os.listdir(base) if ".compose-harden" in p]

@@ -1,7 +1,9 @@
 """--write: atomic replacement, permissions, symlinks, races, SIGKILL, and standard input.
 
 Contract: the file is replaced atomically (temporary file in the same directory, fsync, rename),
-keeps its permission bits, is written through a symlink to its target (the link stays a link),
+keeps its permission bits (setuid, setgid and sticky included), owner, extended attributes and
+POSIX ACLs (a file with several hard links, whose other names a rename would leave behind, is
+written in place), is written through a symlink to its target (the link stays a link),
 is NOT overwritten when it changed on disk between reading and writing (exit 2), and no
 temporary file is left behind by a run that is not killed. ``-`` reads standard input;
 ``--write -`` prints the hardened document on stdout.
@@ -214,6 +216,168 @@ def test_no_temp_file_after_failure(tmp_path, monkeypatch, where):
     assert p.read_text() == GOOD
     assert other.read_text() != GOOD, "the other file was not written"
     assert temp_files(tmp_path) == []
+
+
+# --- metadata: setuid/setgid, owner, extended attributes, ACLs, hard links ----------------------
+
+ACL_XATTR = "system.posix_acl_access"
+
+
+def _acl(entries) -> bytes:
+    """A POSIX ACL as the kernel stores it in the system.posix_acl_access attribute."""
+    import struct
+
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, perm, uid) for tag, perm, uid in entries)
+
+
+UNDEFINED = 0xFFFFFFFF
+# owner rw, user 1234 rw, group r, mask rw, other r
+ACL = _acl([(0x01, 6, UNDEFINED), (0x02, 6, 1234), (0x04, 4, UNDEFINED), (0x10, 6, UNDEFINED), (0x20, 4, UNDEFINED)])
+
+
+def _xattrs(path) -> dict:
+    return {n: os.getxattr(path, n) for n in os.listxattr(path)}
+
+
+def _set_xattr_or_skip(path, name, value):
+    if not hasattr(os, "setxattr"):
+        pytest.skip("no extended attributes on this platform")
+    try:
+        os.setxattr(path, name, value)
+    except OSError as exc:
+        pytest.skip(f"the file system does not take {name}: {exc.strerror}")
+
+
+@pytest.mark.parametrize("mode", [0o4755, 0o2755, 0o6750, 0o1644, 0o6711])
+def test_setuid_setgid_sticky_bits_kept(tmp_path, monkeypatch, mode):
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    os.chmod(p, mode)
+    if stat.S_IMODE(os.stat(p).st_mode) != mode:
+        pytest.skip("this user may not set these bits")
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code in (0, 1), r.output
+    assert p.read_text() != GOOD
+    assert oct(stat.S_IMODE(os.stat(p).st_mode)) == oct(mode)
+
+
+def test_owner_and_setuid_kept_together_when_root(tmp_path, monkeypatch):
+    """chown clears setuid and setgid: the owner is set first, the mode after."""
+    if os.geteuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    os.chown(p, 65534, 65534)
+    os.chmod(p, 0o6755)
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code in (0, 1), r.output
+    st = os.stat(p)
+    assert (st.st_uid, st.st_gid, oct(stat.S_IMODE(st.st_mode))) == (65534, 65534, oct(0o6755))
+
+
+def test_extended_attributes_kept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    _set_xattr_or_skip(p, "user.origin", b"ops-team")
+    _set_xattr_or_skip(p, "user.empty", b"")
+    before = _xattrs(p)
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code in (0, 1), r.output
+    assert p.read_text() != GOOD
+    assert _xattrs(p) == before
+
+
+def test_posix_acl_kept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    _set_xattr_or_skip(p, ACL_XATTR, ACL)
+    mode = stat.S_IMODE(os.stat(p).st_mode)
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code in (0, 1), r.output
+    assert p.read_text() != GOOD
+    assert os.getxattr(p, ACL_XATTR) == ACL
+    assert stat.S_IMODE(os.stat(p).st_mode) == mode
+
+
+def test_acl_a_default_acl_of_the_folder_would_add_is_not_added(tmp_path, monkeypatch):
+    """The temporary file inherits the folder's default ACL; the original had no ACL: neither has
+    the written file."""
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    assert ACL_XATTR not in os.listxattr(p)
+    _set_xattr_or_skip(tmp_path, "system.posix_acl_default", ACL)
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code in (0, 1), r.output
+    assert p.read_text() != GOOD
+    assert ACL_XATTR not in os.listxattr(p)
+
+
+def test_hard_links_written_in_place(tmp_path, monkeypatch):
+    """A rename would leave the other name with the old content: the file is written in place,
+    both names see the hardened file, and the run says so."""
+    monkeypatch.chdir(tmp_path)
+    expected = hardened_of(tmp_path, GOOD)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    (tmp_path / "deploy").mkdir()
+    other = tmp_path / "deploy" / "stack.yaml"
+    os.link(p, other)
+    os.chmod(p, 0o640)
+    ino = os.stat(p).st_ino
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code in (0, 1), r.output
+    assert "hardened compose.yaml (written in place: it has 2 hard links)" in r.stderr
+    assert p.read_bytes() == expected and other.read_bytes() == expected
+    st = os.stat(p)
+    assert (st.st_ino, st.st_nlink, stat.S_IMODE(st.st_mode)) == (ino, 2, 0o640)
+    assert temp_files(tmp_path) == []
+    assert invoke(["--diff", "compose.yaml"]).stdout == ""
+
+
+def test_hard_link_changed_on_disk_not_overwritten_in_place(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    os.link(p, tmp_path / "link.yaml")
+    edited = GOOD.replace("postgres:16", "postgres:17")
+
+    def change(path):
+        with open(path, "w") as fh:
+            fh.write(edited)
+
+    _wrap_harden_paths(monkeypatch, change)
+    r = invoke(["--write", "compose.yaml"])
+    assert r.exit_code == 2, r.output
+    assert "changed on disk" in r.stderr
+    assert p.read_text() == edited
+    assert temp_files(tmp_path) == []
+
+
+def test_in_place_write_failure_keeps_the_old_content(tmp_path, monkeypatch):
+    """An error while the bytes are overwritten: the message says where the old content is."""
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "compose.yaml"
+    p.write_text(GOOD)
+    os.link(p, tmp_path / "link.yaml")
+
+    def pwrite(fd, data, offset):
+        raise OSError(28, "No space left on device (injected)")
+
+    monkeypatch.setattr(hardener.writer.os, "pwrite", pwrite)
+    r = invoke(["--write", "compose.yaml"])
+    monkeypatch.undo()
+    assert r.exit_code == 2, r.output
+    (error,) = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert "cannot write in place" in error and "its old content is saved in " in error
+    saved = error.split("its old content is saved in ", 1)[1]
+    with open(saved) as fh:
+        assert fh.read() == GOOD
+    os.unlink(saved)
 
 
 # --- the file changed on disk between reading and writing ---------------------------------------
