@@ -12,7 +12,7 @@ import click
 
 from hardener import __version__
 from hardener.config import ConfigError, Finder, Settings
-from hardener.discovery import projects_from_args
+from hardener.discovery import Selection, projects_from_args
 from hardener.errors import HardenError, UsageError
 from hardener.exitpolicy import FAIL_ON, Outcome, default_fail_on, exit_status
 from hardener.pipeline import Result, harden_paths
@@ -115,17 +115,18 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
             sys.exit(2)
         sys.exit(0)
 
-    skipped: list[str] = []
+    notes: list[str] = []
     try:
-        projects = projects_from_args(paths, files, dict(os.environ), skipped)
+        projects = projects_from_args(paths, files, dict(os.environ), notes, max_size)
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
-    for note in skipped:
+    for note in notes:
         console.err(note)
-    if sum(p.count("-") for p in projects) > 1:
+    if sum(p.paths.count("-") for p in projects) > 1:
         raise click.UsageError("'-' (standard input) can be given only once")
-    todo: list[tuple[list[str], Settings]] = []
-    for paths_ in projects:
+    todo: list[tuple[Selection, Settings]] = []
+    for selection in projects:
+        paths_ = selection.paths
         try:
             settings = finder.for_path(paths_[0])
         except ConfigError as exc:
@@ -138,11 +139,12 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
             settings = dataclasses.replace(settings, egress="gateway")
         if egress_mode:
             settings = dataclasses.replace(settings, egress_mode=egress_mode)
-        todo.append((paths_, settings))
+        todo.append((selection, settings))
 
     results: list[Result] = []
     outcomes: list[Outcome] = []
-    for i, (paths_, settings) in enumerate(todo):
+    for i, (selection, settings) in enumerate(todo):
+        paths_ = selection.paths
         if len(todo) > 1:
             console.progress(i + 1, len(todo), " + ".join(display_path(p) for p in paths_))
         stdin_source = None
@@ -154,7 +156,7 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
                 results.append(result)
                 outcomes.append(handle(result, mode, fmt, console, verbose))
                 continue
-        result = harden_paths(paths_, max_size, stdin_source, settings)
+        result = harden_paths(paths_, max_size, stdin_source, settings, selection.scope)
         results.append(result)
         outcomes.append(handle(result, mode, fmt, console, verbose))
     console.clear_progress()

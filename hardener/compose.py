@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.tag import Tag
 
-from hardener.errors import InputError
+from hardener.errors import EmptyInput, InputError
 from hardener.fsutil import inside
 from hardener.lines import Lines
 from hardener.scan import FileReader, read_env_file_safe
 from hardener.source import Source, read_source
 from hardener.yamlload import MERGE_TAG, Document, Tagged, iter_nodes, load, node_position, tag_of, untag
 
+_T_MAP_TAG = Tag(suffix="tag:yaml.org,2002:map")
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"}
 )
@@ -168,14 +170,23 @@ def too_many_services(count: int) -> str:
             "(harden it in parts)")
 
 
-def parse_source(source: Source, editable: bool = True, measured: bool = False) -> ComposeFile:
-    doc = load(source.path, source.text, measured=measured)
+def parse_source(source: Source, editable: bool = True, measured: bool = False, layer: bool = False) -> ComposeFile:
+    """A parsed and validated compose file. ``layer``: a later file of a project, which Compose
+    accepts empty or with only comments (it then adds nothing)."""
+    try:
+        doc = load(source.path, source.text, measured=measured)
+    except EmptyInput:
+        if not layer:
+            raise
+        doc = Document(root=MappingNode(_T_MAP_TAG, []), data={}, text=source.text)
+        return ComposeFile(source=source, doc=doc, editable=editable)
     validate_compose(source.path, doc)
     return ComposeFile(source=source, doc=doc, editable=editable)
 
 
-def load_file(path: str, max_bytes: int, editable: bool = True) -> ComposeFile:
-    return parse_source(read_source(path, max_bytes), editable)
+def load_file(path: str, max_bytes: int, editable: bool = True, layer: bool = False, scope: str | None = None) -> ComposeFile:
+    """Read and parse a compose file (``scope``: the folder searched, which it must stay inside)."""
+    return parse_source(read_source(path, max_bytes, scope), editable, layer=layer)
 
 
 # --- locating keys in the node tree -----------------------------------------------------------

@@ -33,6 +33,10 @@ class InputError(HardenError):
     """The input is not something the tool can harden (bad YAML, not a compose file, ...)."""
 
 
+class EmptyInput(InputError):
+    """No YAML document: an empty file, or only comments (Compose accepts one as an override)."""
+
+
 class VerifyError(HardenError):
     """The tool's own edit did not produce exactly the planned model: a bug, the file is refused."""
 

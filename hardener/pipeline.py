@@ -105,12 +105,14 @@ def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES,
 
 
 def harden_paths(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin: Source | None = None,
-                 settings: Settings | None = None) -> Result:
-    """Load and harden one project; ``stdin`` is the already-read source for the path "-"."""
+                 settings: Settings | None = None, scope: str | None = None) -> Result:
+    """Load and harden one project; ``stdin`` is the already-read source for the path "-";
+    ``scope``: the folder searched (folder mode), which every file must stay inside."""
     files: list[ComposeFile] = []
     try:
-        for p in paths:
-            files.append(parse_source(stdin) if p == "-" and stdin else load_file(p, max_bytes))
+        for i, p in enumerate(paths):
+            files.append(parse_source(stdin, layer=i > 0) if p == "-" and stdin else
+                         load_file(p, max_bytes, layer=i > 0, scope=scope))
     except InputError as exc:
         return Result(paths, files, error=exc, settings=settings or DEFAULTS)
     return harden_files(files, max_bytes, settings)

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from hardener.errors import InputError
+from hardener.fsutil import under
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -64,8 +65,6 @@ def _wide_encoding(raw: bytes) -> str | None:
 
 
 def decode(path: str, raw: bytes) -> tuple[str, bool]:
-    if not raw:
-        raise InputError(path, "empty file: there is no compose document to harden", 1, 1)
     wide = _wide_encoding(raw)
     if wide:
         raise InputError(path, f"{wide} is not supported; save as UTF-8", 1, 1)
@@ -91,14 +90,17 @@ def newline_of(text: str) -> str:
     return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
 
 
-def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
-    """Read ``path`` ("-" for standard input), refusing oversize, binary and non-UTF-8 input."""
+def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES, scope: str | None = None) -> Source:
+    """Read ``path`` ("-" for standard input), refusing oversize, binary and non-UTF-8 input;
+    with ``scope`` (folder mode), refusing a path that leaves that folder (hardener.fsutil)."""
     if path == "-":
         raw = sys.stdin.buffer.read(max_bytes + 1)
         real = None
         st = None
     else:
         real = os.path.realpath(path)
+        if scope is not None and not under(real, os.path.realpath(scope)):
+            raise InputError(path, f"not read: a link leading out of {scope}, the folder searched")
         try:
             st = os.stat(real)
         except FileNotFoundError:

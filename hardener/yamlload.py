@@ -32,7 +32,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
-from hardener.errors import InputError
+from hardener.errors import EmptyInput, InputError
 from hardener.lines import position
 
 try:  # the C extension (ruamel.yaml.clib)
@@ -504,5 +504,7 @@ def load(path: str, text: str, limits: Limits = DEFAULT_LIMITS, measured: bool =
         limits = replace(limits, max_nodes=limits.max_nodes * 3 // 2)
     root = compose_node(path, text, limits)
     if root is None:
-        raise InputError(path, "no YAML document: the file is empty or holds only comments", 1, 1)
+        if not text:
+            raise EmptyInput(path, "empty file: there is no compose document to harden", 1, 1)
+        raise EmptyInput(path, "no YAML document: the file is empty or holds only comments", 1, 1)
     return build_data(path, root, text, limits, has_aliases="*" in text and not measured)
