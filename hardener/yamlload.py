@@ -177,7 +177,7 @@ def _mark_error(path: str, exc: Exception, text: str) -> InputError:
     line, column = position(text, offset)
     src_line = text[offset - column + 1:].split("\n", 1)[0].rstrip("\r")
     indent = src_line[: len(src_line) - len(src_line.lstrip(" \t"))]
-    if "\t" in indent and "tab" in message:
+    if "\t" in indent and (column <= len(indent) + 1 or "tab" in message):
         what = "a comment line indented with a tab" if src_line.lstrip(" \t").startswith("#") else \
             "a line holding only a tab" if not src_line.strip() else "tab character used for indentation"
         return InputError(path, f"{what}: YAML indents with spaces only (Compose refuses it too)",

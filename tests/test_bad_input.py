@@ -183,6 +183,31 @@ def deep_block_sequence(n: int = 5000) -> bytes:
     return (SERVICE_TAIL + "    command:\n      " + "- " * n + "x\n").encode()
 
 
+# Files Docker Compose refuses (checked in test_compose_refuses_them_too): the tool refuses them
+# as well, with Compose's reason, instead of hardening a model Compose never builds.
+# (id: (text, position, words of the tool's message))
+COMPOSE_INVALID = {
+    "numeric-service-key": ("services:\n  1:\n    image: nginx\n", (2, 3), "non-string key 1 in services"),
+    "boolean-label-key": (SERVICE_TAIL + "    labels:\n      true: x\n", (5, 7), "non-string key true in services.web.labels"),
+    "date-key": (SERVICE_TAIL + "    labels:\n      2024-01-31: x\n", (5, 7), "non-string key 2024-01-31"),
+    "null-key-in-networks": ("services:\n  web:\n    image: nginx\nnetworks:\n  ~:\n", (5, 3), "non-string key ~ in networks"),
+    "extends-cycle": ("services:\n  a:\n    image: x\n    extends: b\n  b:\n    extends: a\n", "any", "circular extends: a -> b -> a"),
+    "extends-itself": ("services:\n  a:\n    image: x\n    extends: a\n", "any", "circular extends: a -> a"),
+    "extends-missing-service": (SERVICE_TAIL + "    extends: base\n", "any", "service 'base' not found"),
+    "extends-missing-file": (SERVICE_TAIL + "    extends: {file: nowhere.yaml, service: web}\n", "any", "does not exist: nowhere.yaml"),
+    "depends-on-undefined": (SERVICE_TAIL + "    depends_on: [db]\n", (4, 5), "depends on undefined service 'db'"),
+    "link-to-undefined": (SERVICE_TAIL + "    links: [db]\n", (4, 5), "depends on undefined service 'db'"),
+    "network-mode-of-undefined": (SERVICE_TAIL + "    network_mode: service:vpn\n", (4, 5), "undefined service 'vpn'"),
+    "undefined-network": (SERVICE_TAIL + "    networks: [back]\n", (4, 5), "undefined network 'back'"),
+    "network-mode-and-networks": (SERVICE_TAIL + "    network_mode: host\n    networks: [default]\n", (4, 5),
+                                  "both network_mode and networks"),
+    "dependency-cycle": ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: y\n    links: [a]\n",
+                         "any", "dependency cycle: a -> b -> a"),
+    "null-services": ("services:\n", (1, 1), "'services' is empty (null)"),
+    "null-networks": (SERVICE_TAIL + "networks:\n", (4, 1), "'networks' is empty (null)"),
+    "null-service": ("services:\n  web:\n", (2, 3), "service 'web' is empty (null)"),
+}
+
 BAD_CASES = [
     # (id, file name, bytes, position)
     ("alias-bomb", "bomb.yaml", alias_bomb(), "any"),
@@ -215,7 +240,11 @@ BAD_CASES = [
     ("services-is-a-list", "svclist.yaml", b"services:\n  - web\n  - db\n", "any"),
     ("unclosed-quote", "quote.yaml", b'services:\n  web:\n    image: "nginx\n', "any"),
     ("bad-indentation", "indent.yaml", b"services:\n  web:\n    image: nginx\n   ports: [80]\n", "any"),
-]
+    ("tab-indented-comment-line", "tabc.yaml", b"services:\n  web:\n    image: nginx\n\t# note\n    ports: [80]\n", (4, 1)),
+    ("utf-16-with-bom", "u16.yaml", SERVICE_TAIL.encode("utf-16"), (1, 1)),
+    ("utf-16-without-bom", "u16.yaml", SERVICE_TAIL.encode("utf-16-be"), (1, 1)),
+    ("utf-32", "u32.yaml", SERVICE_TAIL.encode("utf-32"), (1, 1)),
+] + [(f"compose-invalid-{case}", "inv.yaml", text.encode(), pos) for case, (text, pos, _) in COMPOSE_INVALID.items()]
 
 
 @pytest.mark.parametrize("name,data,position", [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
@@ -319,6 +348,63 @@ def test_python_tags_load_inertly(tmp_path):
     r = run_cli(["--diff", "compose.yaml"], tmp_path)
     assert r.out == "", "not idempotent"
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("case", sorted(COMPOSE_INVALID))
+def test_compose_refuses_them_too(tmp_path, case):
+    """The tool refuses what Compose refuses, and says why in Compose's terms."""
+    text, _, words = COMPOSE_INVALID[case]
+    path = tmp_path / "inv.yaml"
+    path.write_text(text)
+    ok, _, err = compose_config([str(path)], str(tmp_path))
+    assert not ok, f"docker-compose accepts {case}: the tool must not refuse it"
+    r = run_cli(["--write", "inv.yaml"], tmp_path)
+    line = assert_refused(r, "inv.yaml")
+    assert words in line, line
+    assert "internal error" not in line
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_is_named(tmp_path, encoding):
+    (tmp_path / "c.yaml").write_bytes(GOOD.encode(encoding))
+    line = assert_refused(run_cli(["--check", "c.yaml"], tmp_path), "c.yaml")
+    want = "UTF-32" if "32" in encoding else "UTF-16"
+    assert f"{want} is not supported; save as UTF-8" in line
+    assert "binary" not in line
+
+
+@pytest.mark.parametrize("prefix", ["\t", "\t\t", "  \t", "\t  "])
+@pytest.mark.parametrize("where", ["between keys", "after the last line", "before the document"])
+def test_tab_indented_comment_line_refused_as_compose_does(tmp_path, prefix, where):
+    """A comment LINE indented with a tab: Compose (go-yaml) refuses it, so does the tool, with a
+    message that says exactly that (a tab between a value and its comment is fine: next test)."""
+    lines = GOOD.splitlines()
+    at = {"between keys": 3, "after the last line": len(lines), "before the document": 0}[where]
+    lines.insert(at, prefix + "# a comment")
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    ok, _, _ = compose_config([str(path)], str(tmp_path))
+    assert not ok, "docker-compose accepts it: the tool must harden it"
+    line = assert_refused(run_cli(["--write", "c.yaml"], tmp_path), "c.yaml", (at + 1, prefix.index("\t") + 1))
+    assert "a comment line indented with a tab: YAML indents with spaces only (Compose refuses it too)" in line
+
+
+def test_tab_in_comment_indentation_deeper_than_the_block_is_valid(tmp_path):
+    """Where Compose accepts a tab before a comment line (inside a flow collection, or indented
+    deeper than the block it is in) the tool hardens the file."""
+    text = ("services:\n  web:\n    image: nginx\n        \t# deeper than the block\n    command: [\n\t# in a flow list\n"
+            "      run ]\n    depends_on: [db]\n  db:\n    image: postgres:16\n")
+    path = tmp_path / "compose.yaml"
+    path.write_text(text)
+    ok, _, err = compose_config([str(path)], str(tmp_path))
+    assert ok, err
+    r = run_cli(["--write", "compose.yaml"], tmp_path)
+    assert r.code in (0, 1), r
+    assert "\t# in a flow list" in path.read_text() and "networks:" in path.read_text()
+    ok, _, err = compose_config([str(path)], str(tmp_path))
+    assert ok, err
 
 
 def test_tab_before_comment_is_valid(tmp_path):
@@ -625,6 +711,31 @@ VALID_UNUSUAL = {
                                  "    image: postgres:16\n",
     "no-final-newline-after-network-mode": "services:\n  db:\n    image: postgres:16\n  web:\n    image: nginx\n"
                                            "    network_mode: host",
+    "json-document-one-line": '{"services": {"web": {"image": "nginx", "ports": ["80:80"], "depends_on": ["db"]}, '
+                              '"db": {"image": "postgres:16"}}}\n',
+    "json-document-multi-line": '{\n  "services": {\n    "web": {\n      "image": "nginx",\n      "ports": ["80:80"],\n'
+                                '      "depends_on": ["db"]\n    },\n    "db": {\n      "image": "postgres:16"\n    }\n  },\n'
+                                '  "networks": {\n  }\n}\n',
+    "json-document-declared-networks": '{\n  "services": {\n    "web": {"image": "nginx", "ports": ["80:80"], "networks": ["front", "back"]},\n'
+                                       '    "db": {"image": "postgres:16", "networks": ["back"]}\n  },\n  "networks": {\n'
+                                       '    "front": {},\n    "back": {\n      "driver": "bridge"\n    }\n  }\n}\n',
+    "json-document-host-mode": '{"services": {\n  "web": {"image": "nginx", "network_mode": "host", "expose": ["8080"]},\n'
+                               '  "db": {"image": "postgres:16"}\n}}\n',
+    "flow-document-with-comment": "{services: {web: {image: nginx, ports: ['80:80'], depends_on: [db]},\n"
+                                  "  db: {image: postgres:16}},  # a comment\n  x-note: hello}\n",
+    "services-is-an-alias": "x-svcs: &svcs\n  web:\n    image: nginx\n    ports: ['80:80']\n    depends_on: [db]\n"
+                            "  db:\n    image: postgres:16\nservices: *svcs\n",
+    "services-anchor-aliased-elsewhere": "services: &svcs\n  web:\n    image: nginx\n    ports: ['80:80']\n"
+                                         "    depends_on: [db]\n  db:\n    image: postgres:16\nx-copy: *svcs\n",
+    "services-merged-from-an-anchor": "x-svcs: &svcs\n  web:\n    image: nginx\n    ports: ['80:80']\n    depends_on: [db]\n"
+                                      "  db:\n    image: postgres:16\nservices:\n  <<: *svcs\n  cache:\n    image: redis:7\n",
+    "extends-chain-of-12-written-backwards": "services:\n" + "".join(f"  s{i}:\n    extends: s{i - 1}\n" for i in range(12, 0, -1))
+                                             + "  s0:\n    image: nginx\n    ports: ['80:80']\n    depends_on: [db]\n"
+                                             "  db:\n    image: postgres:16\n",
+    "u2028-in-a-quoted-scalar": 'services:\n  web:\n    image: nginx\n    labels:\n      a: "x\u2028y"\n    depends_on: [db]\n'
+                                "  db:\n    image: postgres:16\n",
+    "lone-cr-in-a-quoted-scalar": "services:\n  web: {image: nginx, labels: {a: \"x\ry\"}, depends_on: [db]}\n"
+                                  "  db:\n    image: postgres:16\n",
 }
 
 # Plain YAML the tool must read: refusing them as invalid or too deeply nested is wrong. For the
@@ -633,6 +744,11 @@ MUST_HARDEN = {
     "brackets-in-comment", "braces-in-quoted-string", "colon-in-flow-sequence", "colon-in-flow-mapping",
     "url-in-flow-environment", "document-markers", "quoted-keys", "empty-services",
     "network-mode-on-two-lines", "no-final-newline-after-network-mode",
+    # issue 9.3 / 9.4: valid files that were refused as an internal error
+    "json-document-one-line", "json-document-multi-line", "json-document-declared-networks", "json-document-host-mode",
+    "flow-document-with-comment", "services-is-an-alias", "services-anchor-aliased-elsewhere",
+    "services-merged-from-an-anchor", "extends-chain-of-12-written-backwards", "u2028-in-a-quoted-scalar",
+    "lone-cr-in-a-quoted-scalar",
 }
 
 # Valid files the tool refuses today with a self-declared internal error or a crash: each is a bug.
@@ -664,6 +780,10 @@ def test_valid_unusual_input_is_not_refused_by_a_bug(tmp_path, name, text):
     r2 = run_cli(["--diff", "compose.yaml"], tmp_path)
     no_traceback(r2)
     assert r2.out == "", f"second run proposes more changes: {r2!r}"
+    if name.startswith("json-"):
+        import json
+
+        json.loads(path.read_text())  # a JSON file stays JSON
 
 
 def test_file_of_another_owner_written_in_place(unprivileged):
