@@ -110,7 +110,8 @@ def _alternative_to(c: _Candidate, group_services: dict[str, bool], base_service
     """Is this file an alternative to the base project rather than a part of it? It runs on its
     own (every service complete) and either defines every service of the base anew (a
     production copy of the file) or gives a complete definition of a service that another file
-    of the group also defines completely (a variant of a variant). Anything else beside a
+    of the group also defines completely (a variant of a variant), or builds every service with
+    ``extends`` (a variant made of components). Anything else beside a
     default file is merged with it: an override file (services that cannot run alone, or that
     redefine some of the base's services), or a file that adds services (observability, extra
     tools) -- merging those is safe even when they are run on their own, since the plan keeps
@@ -118,6 +119,8 @@ def _alternative_to(c: _Candidate, group_services: dict[str, bool], base_service
     services = {str(n): s for n, s in c.services().items()}
     if not services or not all(_complete(s) for s in services.values()):
         return False
+    if all("extends" in untag(s) for s in services.values()):
+        return True  # a variant built from components (extends): hardened on its own
     if base_services and base_services <= set(services):
         return True
     return any(group_services.get(n) and "extends" not in untag(s) for n, s in services.items())

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from conftest import FIXTURES
+from hardener.lines import split_lines
 from hardener.pipeline import harden_paths
 from hardener.report import unified_diff
 
@@ -14,9 +15,9 @@ HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 def apply_unified(old: str, diff: str) -> str:
     """A strict applier: every context and removed line must match exactly."""
-    src = old.splitlines(keepends=True)
+    src = split_lines(old)  # the lines patch sees: ending at "\n" only
     out: list[str] = []
-    lines = diff.splitlines(keepends=True)
+    lines = split_lines(diff)
     assert lines[0].startswith("--- a/") and lines[1].startswith("+++ b/")
     pos = 0
     i = 2
@@ -56,11 +57,11 @@ def test_diff_applies(case, monkeypatch):
         diff = unified_diff("compose.yaml", fe.file.source.text, fe.new_text, fe.splices)
         assert apply_unified(fe.file.source.text, diff) == fe.new_text
         # the same changes as difflib would show (hunks may be grouped differently)
-        plus = sorted(line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
-        minus = sorted(line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---"))
+        plus = sorted(line for line in split_lines(diff) if line.startswith("+") and not line.startswith("+++"))
+        minus = sorted(line for line in split_lines(diff) if line.startswith("-") and not line.startswith("---"))
         ref = unified_diff("compose.yaml", fe.file.source.text, fe.new_text)
-        assert plus == sorted(l for l in ref.splitlines() if l.startswith("+") and not l.startswith("+++"))
-        assert minus == sorted(l for l in ref.splitlines() if l.startswith("-") and not l.startswith("---"))
+        assert plus == sorted(l for l in split_lines(ref) if l.startswith("+") and not l.startswith("+++"))
+        assert minus == sorted(l for l in split_lines(ref) if l.startswith("-") and not l.startswith("---"))
 
 
 def test_diff_of_edit_at_end_of_file_without_newline(tmp_path, monkeypatch):
