@@ -169,8 +169,12 @@ class FileEditor:
         between = self.text[last_end:close]
         if self.line(mapping) == self.lines.line_of(close) or "," in between.split("#", 1)[0]:
             if "," in between.split("#", 1)[0]:  # a trailing comma already ends the last entry
-                last_end += between.index(",") + 1
-                self.splice(last_end, last_end, " " + ", ".join(pairs) + ",")
+                comma = last_end + between.index(",") + 1
+                if "\n" in self.text[comma:close] and self.key_line_prefix_ok(last_key):
+                    pos = self.lines.end(self.lines.line_of(comma))  # one entry a line, each with its comma
+                    self.splice(pos, pos, self.join_lines([" " * self.column(last_key) + p + "," for p in pairs]))
+                else:
+                    self.splice(comma, comma, " " + ", ".join(pairs) + ",")
                 return
             self.splice(last_end, last_end, ", " + ", ".join(pairs))
             return
@@ -603,11 +607,16 @@ class ProjectEditor:
                 exc.service = exc.service or sp.name
                 raise
         self.edit_networks()
+        direct: dict[int, set[int]] = {}  # file -> ids of the service nodes written in 'services' itself
         for sp in self.plan.changed_services():  # services merged into 'services' (<<: *more)
             for d in self.project.services[sp.name].defs:
                 ed = self.editors.get(id(d.file))
-                services = d.file.top_value_node("services")
-                if ed is not None and isinstance(services, MappingNode) and not any(v is d.node for _, v in services.value):
+                if ed is None:
+                    continue
+                if id(d.file) not in direct:
+                    services = d.file.top_value_node("services")
+                    direct[id(d.file)] = {id(v) for _, v in services.value} if isinstance(services, MappingNode) else set()
+                if id(d.node) not in direct[id(d.file)]:
                     self.note_anchor(ed, d.node)
         for cf in self.project.files:
             ed = self.editors.get(id(cf))
