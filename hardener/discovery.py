@@ -42,8 +42,9 @@ OVERRIDES = {
     "docker-compose.yml": ("docker-compose.override.yml", "docker-compose.override.yaml"),
 }
 # compose.yaml, docker-compose-dev.yml, compose.prod.yaml, compose_components.yaml,
-# docker-compose_v3_alpine_mysql.yaml, prod.compose.yml, Docker-Compose.yml (not composer.yaml)
-COMPOSE_NAME = re.compile(r"^(?:.*[._-])?(?:docker[-_]?)?compose(?:[._-].*)?\.ya?ml$", re.IGNORECASE)
+# docker-compose_v3_alpine_mysql.yaml, prod.compose.yml, Docker-Compose.yml (not composer.yaml,
+# not hidden files such as the tool's own .compose-harden.yaml)
+COMPOSE_NAME = re.compile(r"^(?:[^.].*[._-])?(?:docker[-_]?)?compose(?:[._-].*)?\.ya?ml$", re.IGNORECASE)
 # Vendored and third-party code, tool caches and version control: never searched.
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", "node_modules", "bower_components", "vendor", "third_party", "third-party",

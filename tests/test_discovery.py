@@ -105,7 +105,7 @@ def test_links_leading_out_of_the_folder_are_never_read_or_written(tmp_path, mod
                  "proj/sub/linked/ (a link leading out"):
         assert name in skipped[0]
     assert "db" not in [line for line in r.stderr.splitlines() if "5432" in line]
-    assert "proj/docker-compose.prod.yml" in r.stderr
+    assert "proj/docker-compose.prod.yml" in r.stdout + r.stderr
 
 
 def test_override_linked_from_outside_is_not_merged(tmp_path):
@@ -199,9 +199,13 @@ services:
 PROMETHEUS = 'scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ["api:9100", "worker:9100"]\n'
 
 
+NGINX = "server {\n  listen 80;\n  location / { proxy_pass http://api:8080; }\n}\n"
+ROUTED = STACK.replace('    depends_on: [api]\n', '    depends_on: [api]\n    volumes:\n      - ./nginx.conf:/etc/nginx/conf.d/default.conf:ro\n', 1)
+
+
 def test_overlays_are_hardened_with_their_base(tmp_path):
-    tree(tmp_path, {"compose.yaml": STACK, "compose.full.yaml": FULL, "compose.observability.yaml": OBSERVABILITY,
-                    "prometheus.yml": PROMETHEUS, "compose.extras.yaml": "# nothing here yet\n"})
+    tree(tmp_path, {"compose.yaml": ROUTED, "compose.full.yaml": FULL, "compose.observability.yaml": OBSERVABILITY,
+                    "prometheus.yml": PROMETHEUS, "nginx.conf": NGINX, "compose.extras.yaml": "# nothing here yet\n"})
     merged = ["compose.yaml", "compose.full.yaml", "compose.observability.yaml"]
     r = invoke(["--write", "."], tmp_path)
     assert r.exit_code in (0, 1), r.output
