@@ -24,13 +24,18 @@ def validate(log: dict) -> None:
 
 
 def _offset(text: str, line: int, column: int) -> int:
-    """Character offset of a 1-based line/column (lines end at \\n, \\r\\n or a lone \\r)."""
+    """Character offset of a 1-based line/column, counted as the tool counts lines (one model,
+    hardener.lines): lines end at \\n (\\r\\n included), as SARIF's default
+    ``run.newlineSequences`` (["\\r\\n", "\\n"]) says; a lone \\r, U+0085 or U+2028 inside a
+    quoted scalar does not end a line. A file with CR-only line endings (no \\n at all) has its
+    lines end at \\r."""
+    sep = "\r" if "\n" not in text and "\r" in text else "\n"
     pos = 0
     for _ in range(line - 1):
-        nl = min([i for i in (text.find("\n", pos), text.find("\r", pos)) if i >= 0], default=-1)
+        nl = text.find(sep, pos)
         if nl < 0:
             raise AssertionError(f"line {line} beyond the text")
-        pos = nl + (2 if text.startswith("\r\n", nl) else 1)
+        pos = nl + 1
     return pos + column - 1
 
 
