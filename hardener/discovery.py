@@ -109,14 +109,14 @@ def _complete(svc) -> bool:
 
 def _alternative_to(c: _Candidate, group_services: dict[str, bool], base_services: set[str]) -> bool:
     """Is this file an alternative to the base project rather than a part of it? It runs on its
-    own (every service complete) and either defines every service of the base anew (a
-    production copy of the file) or gives a complete definition of a service that another file
-    of the group also defines completely (a variant of a variant), or builds every service with
-    ``extends`` (a variant made of components). Anything else beside a
-    default file is merged with it: an override file (services that cannot run alone, or that
-    redefine some of the base's services), or a file that adds services (observability, extra
-    tools) -- merging those is safe even when they are run on their own, since the plan keeps
-    every connection among their services."""
+    own (every service complete) and builds every service with ``extends`` (a variant made of
+    components), or defines every service of the base anew (a production copy of the file), or
+    gives a complete definition of a service that another file of the group also defines
+    completely (a variant of a variant). Anything else beside a default file is merged with it:
+    an override file (services that cannot run alone, or that redefine some of the base's
+    services), or a file that adds services (observability, extra tools) -- merging those is safe
+    even when they are run on their own, since the plan keeps every connection among their
+    services."""
     services = {str(n): s for n, s in c.services().items()}
     if not services or not all(_complete(s) for s in services.values()):
         return False
@@ -153,7 +153,7 @@ class _Search:
     def load(self, path: str) -> _Candidate:
         c = _Candidate(self.show(path))
         try:
-            c.file = load_file(path, self.max_bytes)
+            c.file = load_file(path, self.max_bytes, scope=self.directory)
         except EmptyInput:
             c.empty = True
         except InputError:

@@ -21,7 +21,10 @@ original is intact, or, for a file written in place, its old content is in the s
 from __future__ import annotations
 
 import os
+import signal
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hardener.errors import WriteError
@@ -116,7 +119,11 @@ def prepare(source: Source, data: bytes) -> Prepared:
     tmp = ""
     try:
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".compose-harden.tmp", dir=directory)
+            # no signal between the file's creation and its registration: the cleanup knows every
+            # temporary file there is
+            with _signals_held():
+                fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".compose-harden.tmp", dir=directory)
+                _CREATED.append(tmp)
         except OSError as exc:
             raise WriteError(source.path, f"cannot create a temporary file in {directory}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as fh:
@@ -211,9 +218,12 @@ def write_files(items: list[tuple[Source, bytes]]) -> list[Prepared]:
         for p in prepared:
             commit(p)
     finally:
-        for p in prepared:
-            if not p.writing:
-                _remove(p.tmp)
+        # every temporary file this process made, including one whose prepare() was interrupted
+        # on its way back; a file being written in place keeps its saved old content
+        keep = {p.tmp for p in prepared if p.writing}
+        for tmp in list(_CREATED):
+            if tmp not in keep:
+                _remove(tmp)
     return prepared
 
 
@@ -221,7 +231,28 @@ def write_atomic(source: Source, data: bytes) -> Prepared:
     return write_files([(source, data)])[0]
 
 
+# temporary files created and not yet removed (see prepare() and write_files())
+_CREATED: list[str] = []
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP wait (they are delivered on leaving), where the platform can."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        yield
+        return
+    wanted = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    old = block(signal.SIG_BLOCK, wanted)
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, old)
+
+
 def _remove(path: str) -> None:
+    if path in _CREATED:
+        _CREATED.remove(path)
     try:
         if os.path.exists(path):
             os.unlink(path)
