@@ -511,7 +511,7 @@ class FileEditor:
 
     def blank_between(self, mapping: MappingNode) -> bool:
         """Does this block mapping separate its entries with blank lines?"""
-        return any(k.start_mark.line > 0 and self.lines.is_blank(k.start_mark.line - 1) for k, _ in mapping.value[1:])
+        return any(self.line(k) > 0 and self.lines.is_blank(self.line(k) - 1) for k, _ in mapping.value[1:])
 
     def blank_between_top_level(self) -> bool:
         """Does the file separate its blocks with blank lines? Judged on the top-level keys, or,

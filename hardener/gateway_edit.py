@@ -69,7 +69,7 @@ def set_environment(ed: ProjectEditor, svc: Service, sp: ServicePlan) -> None:
             if id(target) in ed.anchor_done:
                 return
             ed.anchor_done.add(id(target))
-            fe.notes.append(f"proxy variables set in the anchor on line {target.start_mark.line + 1} "
+            fe.notes.append(f"proxy variables set in the anchor on line {fe.line(target) + 1} "
                             "(every service that merges it is routed)")
             ed.note_anchor(fe, target)
         _set_in_mapping(fe, target, wanted)
