@@ -736,6 +736,16 @@ VALID_UNUSUAL = {
                                 "  db:\n    image: postgres:16\n",
     "lone-cr-in-a-quoted-scalar": "services:\n  web: {image: nginx, labels: {a: \"x\ry\"}, depends_on: [db]}\n"
                                   "  db:\n    image: postgres:16\n",
+    # references Compose accepts: interpolated (appwrite), optional and in a profile (dify)
+    "depends-on-interpolated-with-default": "services:\n  web:\n    image: nginx\n    ports: ['80:80']\n"
+                                            "    depends_on:\n      - ${DB_HOST:-db}\n  db:\n    image: postgres:16\n",
+    "links-interpolated-with-default": "services:\n  web:\n    image: nginx\n    links: ['${DB_HOST:-db}:database']\n"
+                                       "  db:\n    image: postgres:16\n",
+    "depends-on-optional-in-a-profile": "services:\n  web:\n    image: nginx\n    depends_on:\n      db:\n"
+                                        "        condition: service_healthy\n        required: false\n"
+                                        "      mysql:\n        condition: service_healthy\n        required: false\n"
+                                        "  db:\n    image: postgres:16\n    profiles: [postgresql]\n"
+                                        "  mysql:\n    image: mysql:8\n    profiles: [mysql]\n",
 }
 
 # Plain YAML the tool must read: refusing them as invalid or too deeply nested is wrong. For the
@@ -748,7 +758,8 @@ MUST_HARDEN = {
     "json-document-one-line", "json-document-multi-line", "json-document-declared-networks", "json-document-host-mode",
     "flow-document-with-comment", "services-is-an-alias", "services-anchor-aliased-elsewhere",
     "services-merged-from-an-anchor", "extends-chain-of-12-written-backwards", "u2028-in-a-quoted-scalar",
-    "lone-cr-in-a-quoted-scalar",
+    "lone-cr-in-a-quoted-scalar", "depends-on-interpolated-with-default", "links-interpolated-with-default",
+    "depends-on-optional-in-a-profile",
 }
 
 # Valid files the tool refuses today with a self-declared internal error or a crash: each is a bug.
