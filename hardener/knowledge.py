@@ -13,7 +13,7 @@ from functools import lru_cache
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 TIERS = ("edge", "app", "data")
-FLAGS = frozenset({"host-network", "admin", "exporter", "proxy-discovery", "scraper", "routable", "client", "integrations", "jvm", "node"})
+FLAGS = frozenset({"host-network", "admin", "exporter", "proxy-discovery", "scraper", "routable", "client", "integrations", "jvm", "node", "forward-proxy"})
 
 
 @dataclass(frozen=True)

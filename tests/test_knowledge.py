@@ -64,7 +64,7 @@ def test_lookup(ref, tier):
         ("supabase/postgres-meta:v0.95.2", "app", {"admin"}, "postgres"),
         ("zabbix-build-mysql:alpine-local", "app", set(), None),
         # names with a proxy word that are not edge services
-        ("ubuntu/squid:latest", "app", set(), None),
+        ("ubuntu/squid:latest", "app", {"forward-proxy"}, None),
         ("zabbix/zabbix-java-gateway:alpine-7.0-latest", "app", {"jvm"}, None),
         ("supabase/edge-runtime:v1.70.3", "app", set(), None),
         # data stores, and the same image in every role

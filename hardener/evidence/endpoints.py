@@ -19,7 +19,7 @@ from hardener.compose import Project, as_mapping, command_texts
 from hardener.evidence.environment import service_base
 from hardener.evidence.model import Analysis
 from hardener.evidence.outbound import outside
-from hardener.interpolate import interpolate
+from hardener.interpolate import interpolate, unresolved
 from hardener.lazyre import LazyRe
 from hardener.scan import FileReader, env_files, read_env_file_safe
 
@@ -33,6 +33,9 @@ _BARE_HOST = re.compile(r"[A-Za-z0-9][\w\-]*(?:\.[\w\-]+)+")
 _NON_HTTP_KEY = LazyRe(r"SMTP|MAIL|IMAP|POP3|LDAP|(?:^|_)DB(?:_|$)|DATABASE|POSTGRES|PG|MYSQL|MARIADB|MONGO|REDIS|AMQP|"
                        r"RABBIT|MQTT|KAFKA|NATS|SFTP|FTP|SSH", re.I)
 _HOST_KEY = LazyRe(r"HOST|SERVER|ENDPOINT|ADDR|DOMAIN|URL|URI", re.I)
+# the server of a protocol that is never HTTP, named by the key: GOTRUE_SMTP_HOST, MAIL_SERVER, LDAP_HOST
+_MAIL_SERVER_KEY = LazyRe(r"(?:SMTP|MAIL|IMAP|POP3?|LDAP)\w*?_?(?:HOST|SERVER|HOSTNAME)$", re.I)
+_NAME = re.compile(r"[A-Za-z0-9][\w\-.]*")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,23 @@ def scan(text: str, key: str, where: str, names: dict[str, str]) -> list[Endpoin
     return out
 
 
+def mail_server(key: str, raw: str, text: str, env: dict[str, str], names: dict[str, str], where: str) -> list[Endpoint]:
+    """The server a mail or directory variable names (``SMTP_HOST=smtp``, ``GOTRUE_SMTP_HOST=${SMTP_HOST}``)
+    when it is not a service of this stack: mail and LDAP servers are outside the stack, and the
+    protocol is not HTTP, whether or not the name has a dot. A value set only when the stack runs
+    (a variable neither ``.env`` nor a default gives) counts too: the service will connect to it."""
+    if not _MAIL_SERVER_KEY.search(key):
+        return []
+    missing = unresolved(raw, env)
+    if missing and not text.strip():
+        return [Endpoint(f"${{{missing[0]}}}", None, False, where + " (set when the stack runs)")]
+    value = text.strip().lower()
+    host = value.split("://", 1)[-1].split("/")[0].rsplit(":", 1)[0] if value else ""
+    if not host or not _NAME.fullmatch(host) or host in names or host in ("localhost", "127.0.0.1", "::1"):
+        return []
+    return [Endpoint(host, None, False, where)]
+
+
 def collect(project: Project, a: Analysis, reader: FileReader) -> None:
     env = project.env
     for name, svc in project.services.items():
@@ -90,11 +110,15 @@ def collect(project: Project, a: Analysis, reader: FileReader) -> None:
             if v is None:
                 v = env.get(k)
             if v is not None:
-                found += scan(interpolate(str(v), env), k, f"environment {k}", a.hostnames)
+                text = interpolate(str(v), env)
+                hits = scan(text, k, f"environment {k}", a.hostnames)
+                found += hits or mail_server(str(k), str(v), text, env, a.hostnames, f"environment {k}")
         for path in env_files(data, service_base(project, name)):
             rel = os.path.relpath(path, project.directory)
             for k, v in (read_env_file_safe(path, reader) or {}).items():
-                found += scan(interpolate(v, env), k, f"env_file {rel}: {k}", a.hostnames)
+                text = interpolate(v, env)
+                hits = scan(text, k, f"env_file {rel}: {k}", a.hostnames)
+                found += hits or mail_server(k, v, text, env, a.hostnames, f"env_file {rel}: {k}")
         for where, text in command_texts(data):
             if where != "healthcheck":
                 found += scan(interpolate(text, env), "", where, a.hostnames)

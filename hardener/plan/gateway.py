@@ -15,7 +15,8 @@ Routed: services that have a way out, publish no ports, are not in host or anoth
 network mode, and whose outbound traffic is HTTP(S) or unknown. Not routed, each with a finding:
 edge services that publish ports (``egress-bypass-edge``), services with non-HTTP endpoints
 (SMTP, external databases, AMQP, MQTT, LDAP, tunnels: ``egress-non-http``), services that set a
-proxy already (``egress-proxy-preset``), JVM images, which ignore the variables
+proxy already (``egress-proxy-preset``), forward proxies of the stack's own
+(``egress-forward-proxy``), JVM images, which ignore the variables
 (``egress-java-proxy``), and services whose way out cannot be changed (``egress-unroutable``).
 Node images are routed with ``NODE_USE_ENV_PROXY=1`` (``egress-node-env-proxy``).
 """
@@ -122,6 +123,11 @@ class Gateway:
                                           "networks (moby/moby#36174), so it keeps a direct way out")
         if self.publishes(name):
             return "egress-bypass-edge", "it publishes ports, so it keeps a direct way out (moby/moby#36174)"
+        if "forward-proxy" in t.flags or name in self.forward_proxies():
+            how = (f"another service sends its requests through it ({self.forward_proxies()[name]})"
+                   if name in self.forward_proxies() else "its image is a forward proxy")
+            return "egress-forward-proxy", (f"it is a forward proxy itself ({how}): it sends requests straight out and "
+                                            "does not read the proxy variables, so it keeps a direct way out")
         if "client" in t.flags:
             return "egress-non-http", "it is a tunnel or agent whose connection out is not plain HTTP(S)"
         non_http = [e for e in self.a.endpoints.get(name, []) if not e.http]
@@ -140,6 +146,29 @@ class Gateway:
                        if self.fixed_name(n) else "has services with fixed addresses")
                 return "egress-unroutable", f"its way out, network {n}, {why}: the tool does not make it internal"
         return None
+
+    def forward_proxies(self) -> dict[str, str]:
+        """Services another service names in a proxy variable (``HTTP_PROXY=http://ssrf_proxy:3128``):
+        service -> "<client> <KEY>=<value>" (the first, in service order), the gateway excluded."""
+        cached = self.__dict__.get("_forward_proxies")
+        if cached is not None:
+            return cached
+        from hardener.interpolate import interpolate
+
+        found: dict[str, str] = {}
+        for client in self.p.services:
+            env = as_mapping(self.p.services[client].data.get("environment"))
+            for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+                value = env.get(key)
+                if value is None:
+                    continue
+                text = interpolate(str(untag(value)), self.p.env).strip()
+                host = text.split("://", 1)[-1].split("@")[-1].split("/")[0].rsplit(":", 1)[0].strip("[]").lower()
+                target = self.a.hostnames.get(host)
+                if target and target != client and not gateway_role(self.p.services[target].data):
+                    found.setdefault(target, f"{client} {key}={text}")
+        self.__dict__["_forward_proxies"] = found
+        return found
 
     def has_direct_way_out(self, name: str, internal: set[str]) -> bool:
         return any(n not in internal and not n.startswith("<") and not self.already_internal(n)

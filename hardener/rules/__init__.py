@@ -42,6 +42,7 @@ _MODULES = (
     "egress_gateway",
     "egress_bypass_edge",
     "egress_non_http",
+    "egress_forward_proxy",
     "egress_proxy_preset",
     "egress_java_proxy",
     "egress_node_env_proxy",
