@@ -262,6 +262,7 @@ def structured_changes(result: Result) -> list[dict]:
         before = _network_view(fe.file.data, fe.touched_anchors)
         after = _network_view(result.reparsed[fe.file.path].data, fe.touched_anchors)
         diff = DeepDiff(before, after, view="tree")
+        entries: list[tuple[tuple, dict]] = []
         for kind, levels in diff.items():
             for level in levels:
                 path = level.path(output_format="list")
@@ -270,8 +271,15 @@ def structured_changes(result: Result) -> list[dict]:
                     entry["before"] = _jsonable(level.t1)
                 if level.t2 is not None and not _is_notpresent(level.t2):
                     entry["after"] = _jsonable(level.t2)
-                out.append(entry)
+                entries.append(((_path_key(path), entry["change"]), entry))
+        # DeepDiff's report order follows set iteration (it changes with PYTHONHASHSEED): sorted
+        # by path instead (list items by index), then by kind of change
+        out.extend(entry for _, entry in sorted(entries, key=lambda e: e[0]))
     return out
+
+
+def _path_key(parts: list) -> tuple:
+    return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in parts)
 
 
 def _network_keys(svc: Any) -> Any:

@@ -83,6 +83,11 @@ class Routing:
     why: str  # where the routes were read, or why they could not be
 
 
+# Reasons kept per dependency: enough for any report, and bounded when every service of a large
+# stack names every other (each would otherwise add one reason per kin service to every pair).
+MAX_EVIDENCE = 4
+
+
 @dataclass
 class Analysis:
     tiers: dict[str, Tier]
@@ -107,9 +112,13 @@ class Analysis:
         if dep is None:
             dep = self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind, by_kind={kind: evidence})
             self.by_src.setdefault(src, []).append(dep)
-        elif evidence not in dep.evidence:
+        elif len(dep.evidence) < MAX_EVIDENCE and evidence not in dep.evidence:
             dep.by_kind.setdefault(kind, evidence)
             dep.evidence.append(evidence)
+            if KIND_ORDER.index(kind) < KIND_ORDER.index(dep.kind):
+                dep.kind = kind
+        elif kind not in dep.by_kind:  # enough reasons are kept; what kind it is still counts
+            dep.by_kind[kind] = evidence
             if KIND_ORDER.index(kind) < KIND_ORDER.index(dep.kind):
                 dep.kind = kind
         if word is not None and dep.alias_network is None:

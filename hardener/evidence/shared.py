@@ -10,7 +10,7 @@ the database in its own keys, yet all of them use it.
 from __future__ import annotations
 
 from hardener.compose import Project, as_mapping, untag
-from hardener.evidence.model import Analysis
+from hardener.evidence.model import MAX_EVIDENCE, Analysis
 from hardener.interpolate import interpolate
 
 # kinds of evidence that describe what a process connects to (not what the file declares about
@@ -67,15 +67,30 @@ def collect(project: Project, a: Analysis) -> None:
     for members in groups.values():
         if len(members) < 2:
             continue
+        # other -> the services whose dependency from it holds all the reasons it keeps already
+        # (adding another changes nothing): a kin group where everyone reaches everyone costs
+        # set operations, not one new reason per (source, member, target)
+        full: dict[str, set[str]] = {}
         for src in members:
             reached = [(d.dst, next(d.by_kind[k] for k in d.by_kind if k in _PROPAGATED)) for d in a.of(src) if d.kinds & _PROPAGATED]
             if not reached:
                 continue
+            targets = {dst for dst, _ in reached}
             for other in members:
-                if other == src or not (shares[src] & shares[other]):
+                if other == src:
                     continue
-                common = sorted(shares[src] & shares[other])[0].split(":", 1)
+                common_shares = shares[src] & shares[other]
+                if not common_shares:
+                    continue
+                done = full.setdefault(other, {other})
+                if targets <= done:
+                    continue
+                common = min(common_shares).split(":", 1)
                 what = {"vol": "volume", "env_file": "env_file", "env": "environment", "volumes_from": "volumes_from"}[common[0]]
                 for dst, why in reached:
-                    if dst != other:
-                        a.add(other, dst, f"shares {what} {common[1].split('=')[0]} with {src}, which reaches it ({why})", "shared")
+                    if dst in done:
+                        continue
+                    a.add(other, dst, f"shares {what} {common[1].split('=')[0]} with {src}, which reaches it ({why})", "shared")
+                    dep = a.deps[(other, dst)]
+                    if len(dep.evidence) >= MAX_EVIDENCE and "shared" in dep.by_kind:
+                        done.add(dst)

@@ -150,9 +150,16 @@ class Internal:
         """Does every member of ``name`` keep what it gives without it? True when one other
         network holds them all (so it connects nobody new) -- or when only one service is on it
         -- and each member that needs a way out has another one."""
+        seen: dict[str, list[str]] = {}
+
         def others(o: str) -> list[str]:
-            # memberships that hold in every file of the project
-            return [n for n in self.nets_after(o) if n != name and not n.startswith("<") and not self.partial(o, n)]
+            # memberships that hold in every file of the project (once per member: a service that
+            # keeps its reach to every data store is on all of their networks)
+            found = seen.get(o)
+            if found is None:
+                found = seen[o] = [n for n in self.nets_after(o)
+                                   if n != name and not n.startswith("<") and not self.partial(o, n)]
+            return found
 
         def way_out_elsewhere(o: str) -> bool:
             return not self.needs_way_out(o) or any(
@@ -164,10 +171,12 @@ class Internal:
         ordered = sorted(members)
         if len(ordered) == 1:
             return bool(others(ordered[0]))
-        for other in others(ordered[0]):
-            if all(other in others(o) for o in ordered):
-                return True
-        return False
+        common = set(others(ordered[0]))
+        for o in ordered[1:]:
+            common.intersection_update(others(o))
+            if not common:
+                return False
+        return bool(common)
 
     def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:
         for n in self.nets_after(owner):
