@@ -221,6 +221,48 @@ def test_shared_state_reaches_through_the_same_image_and_volume(tmp_path):
     assert "db" not in reaches(a, "unrelated")
 
 
+def _kin_stack(n: int) -> str:
+    out = ["services:\n"]
+    for i in range(n):
+        out.append(f"  api{i}:\n    image: example/api:1\n    environment: {{TZ: UTC, DB: db{i}}}\n"
+                   f"  db{i}:\n    image: postgres:16\n")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("n", [3, 70])
+def test_shared_state_of_a_large_kin_group_is_one_group_per_member(tmp_path, monkeypatch, n):
+    """A large kin group (every member shares TZ=UTC) gains what its kin reach as group
+    dependencies sharing one member tuple, not one dependency per pair: the same reach, in N."""
+    import hardener.evidence.shared as shared
+
+    monkeypatch.setattr(shared, "LARGE_GROUP", 100)
+    a = analysis(tmp_path, _kin_stack(n))
+    kin = [g for g in a.groups if g.kind == "shared"]
+    if n * n <= 100:
+        assert not kin
+        assert "db1" in reaches(a, "api0")
+        return
+    assert len(kin) == n and len({id(g.dsts) for g in kin}) == 1
+    assert set(kin[0].dsts) == {f"db{i}" for i in range(n)}
+    assert not [d for d in a.deps.values() if d.kind == "shared"]
+
+
+def test_large_kin_groups_plan_as_pairs_do(tmp_path, monkeypatch):
+    """Groups or pairs: the same rewritten file."""
+    import hardener.evidence.shared as shared
+    from hardener.pipeline import harden_paths
+
+    text = _kin_stack(40)
+    (tmp_path / "compose.yaml").write_text(text)
+    outputs = []
+    for limit in (10, 10**9):
+        monkeypatch.setattr(shared, "LARGE_GROUP", limit)
+        result = harden_paths([str(tmp_path / "compose.yaml")])
+        assert result.error is None, result.error
+        outputs.append([e.new_text for e in result.changed_edits])
+    assert outputs[0] == outputs[1] and outputs[0]
+
+
 # --- outbound, host network ---------------------------------------------------------------------
 
 

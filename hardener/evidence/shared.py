@@ -64,15 +64,22 @@ def collect(project: Project, a: Analysis) -> None:
             for src in d.file.merges_into(d.node):
                 groups.setdefault(f"anchor:{id(src)}", []).append(name)
     shares = {n: _volumes(project.services[n].data, env) for n in project.services}
+    order = {n: i for i, n in enumerate(project.services)}
+    interned: dict[tuple, tuple] = {}
     for members in groups.values():
         if len(members) < 2:
+            continue
+        reached_by = {src: _reached(a, src) for src in members}
+        targets = {dst for r in reached_by.values() for dst, _ in r}
+        if len(members) * len(targets) > LARGE_GROUP:
+            _collect_large(a, members, reached_by, shares, order, interned)
             continue
         # other -> the services whose dependency from it holds all the reasons it keeps already
         # (adding another changes nothing): a kin group where everyone reaches everyone costs
         # set operations, not one new reason per (source, member, target)
         full: dict[str, set[str]] = {}
         for src in members:
-            reached = [(d.dst, next(d.by_kind[k] for k in d.by_kind if k in _PROPAGATED)) for d in a.of(src) if d.kinds & _PROPAGATED]
+            reached = reached_by[src]
             if not reached:
                 continue
             targets = {dst for dst, _ in reached}
@@ -94,3 +101,51 @@ def collect(project: Project, a: Analysis) -> None:
                     dep = a.deps[(other, dst)]
                     if len(dep.evidence) >= MAX_EVIDENCE and "shared" in dep.by_kind:
                         done.add(dst)
+
+
+# A kin group whose members could gain more than this many (member, target) pairs is kept as one
+# group dependency per member, members with the same targets sharing one tuple (the planner works
+# per distinct tuple): N services of one image naming one database each cost N, not N * N.
+# Smaller groups get one dependency per pair, each naming the member it was learnt from.
+LARGE_GROUP = 4096
+
+_WHAT = {"vol": "volume", "env_file": "env_file", "env": "environment", "volumes_from": "volumes_from"}
+
+
+def _reached(a: Analysis, src: str) -> list[tuple[str, str]]:
+    """(target, why) for what ``src`` connects to (evidence that propagates)."""
+    return [(d.dst, next(d.by_kind[k] for k in d.by_kind if k in _PROPAGATED)) for d in a.of(src) if d.kinds & _PROPAGATED]
+
+
+def _collect_large(a: Analysis, members: list[str], reached_by: dict[str, list[tuple[str, str]]],
+                   shares: dict[str, set[str]], order: dict[str, int], interned: dict[tuple, tuple]) -> None:
+    """What members sharing a volume, env_file or environment value with a source gain, per
+    shared item: the union of what its sources reach (the first source, in file order, named)."""
+    by_item: dict[str, dict[str, tuple[str, str]]] = {}  # item -> target -> (source, why)
+    for src in members:
+        for item in sorted(shares[src]):
+            gained = by_item.setdefault(item, {})
+            for dst, why in reached_by[src]:
+                gained.setdefault(dst, (src, why))
+    cache: dict[frozenset, tuple[tuple, str] | None] = {}
+    for other in members:
+        items = frozenset(i for i in shares[other] if by_item.get(i))
+        if not items:
+            continue
+        hit = cache.get(items, False)
+        if hit is False:
+            union: dict[str, tuple[str, str, str]] = {}
+            for item in sorted(items):
+                for dst, (src, why) in by_item[item].items():
+                    union.setdefault(dst, (item, src, why))
+            if not union:
+                hit = None
+            else:
+                dsts = tuple(sorted(union, key=lambda d: order.get(d, len(order))))
+                dsts = interned.setdefault(dsts, dsts)
+                item, src, why = union[dsts[0]]
+                kind, _, name = item.partition(":")
+                hit = (dsts, f"shares {_WHAT[kind]} {name.split('=')[0]} with {src} (and kin), which reach them ({why})")
+            cache[items] = hit
+        if hit is not None and any(d != other for d in hit[0][:2]):
+            a.add_group(other, hit[0], hit[1], "shared")
