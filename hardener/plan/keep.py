@@ -146,3 +146,4 @@ class Keep:
             if label.endswith("_" + key):
                 return key
         return None
+
