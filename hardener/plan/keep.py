@@ -72,9 +72,12 @@ class Keep:
         special = set(index[1].get(a, ()))
         if group.src in index[0]:
             special.add(index[0][group.src])
+        # A keep changes the networks of the source's namespace or of the representative's only:
+        # the representatives left to do stay as they were unless the source moved.
         i = 0
         while i < len(situations):
-            sig = (self._dst_version, self._source_situation(a))
+            source = self._source_situation(a)
+            sig = (self._dst_version, source)
             active = memo.get(sig)
             if active is None:
                 active = memo[sig] = [j for j, members in enumerate(situations)
@@ -85,8 +88,10 @@ class Keep:
             for j in todo:
                 self._keep_situation(group, situations[j])
                 i = j + 1
-                if (self._dst_version, self._source_situation(a)) != sig:
-                    break  # something moved: work out what is left to do afresh
+                if self._source_situation(a) != source:
+                    break  # the source moved: work out what is left to do afresh
+            else:
+                return
 
     def _keep_situation(self, group, members: list[str]) -> None:
         rep = next((m for m in members if m != group.src), None)
