@@ -56,6 +56,7 @@ class Core:
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self._dst_members: set[str] = set()
         self._dst_version = 0
+        self._reach_cache: tuple | None = None  # see _reaches_many
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
@@ -333,6 +334,8 @@ class Core:
     def reaches_any(self, owner: str, targets: set[str]) -> bool:
         """Does a dependency (evidenced or assumed, either direction) join this namespace to one
         of the ``targets`` (namespace owners)?"""
+        if len(targets) > 8:
+            return self._reaches_many(owner, targets)
         names = [m for t in targets for m in self.members(t)]
         for m in self.members(owner):
             if any(self.owner(d.dst) in targets for d in self.a.of(m)):
@@ -350,6 +353,28 @@ class Core:
                 if any(x in gs for x in mine):
                     return True
         return False
+
+    def _reaches_many(self, owner: str, targets: set[str]) -> bool:
+        """:meth:`reaches_any` for a large set of targets, asked about many owners in turn (the
+        data stores of a flat network): what the targets reach is gathered once per set, so that
+        each question costs the owner's own dependencies, not every target's."""
+        hit = self._reach_cache
+        if hit is None or hit[0] is not targets or hit[1] != len(targets):
+            names = {m for t in targets for m in self.members(t)}
+            reached: set[str] = set()
+            for n in names:
+                reached.update(d.dst for d in self.a.of(n))
+                for g in self.a.groups_by_src.get(n, []):
+                    reached |= self.dst_set(g)
+            hit = self._reach_cache = (targets, len(targets), names, reached)
+        names, reached = hit[2], hit[3]
+        for m in self.members(owner):
+            if any(self.owner(d.dst) in targets for d in self.a.of(m)):
+                return True
+            for g in self.a.groups_by_src.get(m, []):
+                if not names.isdisjoint(self.dst_set(g)):
+                    return True
+        return not reached.isdisjoint(self.members(owner))
 
     def dst_set(self, group) -> set[str]:
         """The members of a group as a set, built once per distinct member tuple."""
