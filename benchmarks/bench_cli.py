@@ -13,6 +13,12 @@ Reported: min / median / max wall seconds, median user+sys CPU seconds and the m
 the child (from os.wait4), with PASS/MISS against the targets (median wall time):
 corpus --diff < 0.5 s, one file < 0.1 s. This is a report, not a test: it always exits 0.
 
+Against compose-lint (``pip install '.[bench]'``, or --compose-lint PATH; skipped when it is not
+installed): the corpus in one process and one 10-service file (benchmarks/shapes.py, shape
+mixed), each run as a pair -- compose-harden, then compose-lint, in turn, --runs times -- and the
+CPU ratio taken pair by pair (median quoted), so that a drift of the machine's speed hits both
+sides alike. Targets: corpus <= 0.25x, one 10-service file <= 0.6x compose-lint's CPU.
+
 Standard library only. Run:  python benchmarks/bench_cli.py [--runs 11] [--corpus DIR] [--file F] [--json OUT]
 """
 
@@ -21,12 +27,32 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
+import statistics
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _measure import PROJECT_ROOT, cli_interpreter, environment, find_cli, fmt_s, measure, print_environment, write_json  # noqa: E402
+from _measure import PROJECT_ROOT, cli_interpreter, environment, find_cli, fmt_s, measure, print_environment, run_once, write_json  # noqa: E402
+from shapes import SHAPES  # noqa: E402
 
 TARGETS = {"corpus --diff": 0.5, "one file --diff": 0.1}
+PEER_TARGETS = {"corpus": 0.25, "10-service file": 0.6}  # CPU of compose-harden / compose-lint, median of pairs
+
+
+def paired(name: str, a: list[str], b: list[str], runs: int, warmups: int, cwd: str | None) -> dict:
+    """A and B in turn (A B A B ...), the CPU ratio A/B taken pair by pair."""
+    pairs = []
+    for i in range(warmups + runs):
+        ra, _ = run_once(a, cwd)
+        rb, _ = run_once(b, cwd)
+        if i >= warmups:
+            pairs.append((ra.cpu, rb.cpu))
+    ratios = [x / y for x, y in pairs if y > 0]
+    return {"name": name, "a_cpu_median": statistics.median(x for x, _ in pairs),
+            "b_cpu_median": statistics.median(y for _, y in pairs),
+            "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "target": PEER_TARGETS[name]}
 WARMUPS = 2
 
 
@@ -54,6 +80,9 @@ def main() -> int:
     ap.add_argument("--no-version", action="store_true", help="skip the --version and python -c pass start-up floors")
     ap.add_argument("--print-argv", action="store_true", help="print the full argument list of the corpus commands")
     ap.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
+    ap.add_argument("--compose-lint", metavar="PATH", default=shutil.which("compose-lint"),
+                    help="compose-lint to compare against (default: the one on PATH; none: no comparison)")
+    ap.add_argument("--no-peer", action="store_true", help="skip the comparison with compose-lint")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be >= 1")
@@ -133,8 +162,31 @@ def main() -> int:
         if m.failed:
             print(f"WARNING: {m.name} exited with {sorted(set(m.statuses))}; stderr (tail):\n{m.stderr_sample}")
 
+    peers = []
+    if args.compose_lint and not args.no_peer:
+        lint = [args.compose_lint]
+        with tempfile.TemporaryDirectory(prefix="bench-cli-") as ten:
+            SHAPES["mixed"](10).write(ten)
+            print()
+            print(f"Against compose-lint ({args.compose_lint}), CPU (user+sys) in pairs, {args.runs} pairs after {WARMUPS} warm-ups:")
+            print(f"  corpus           cd {shlex.quote(corpus)} && {exe} --diff -q FILES  vs  compose-lint FILES")
+            print(f"  10-service file  {exe} --diff -q compose.yaml  vs  compose-lint compose.yaml  (shapes.py mixed, 10 services)")
+            print("  running the pairs ...", file=sys.stderr, flush=True)
+            peers.append(paired("corpus", cli + ["--diff", "-q"] + files, lint + files, args.runs, WARMUPS, corpus))
+            peers.append(paired("10-service file", cli + ["--diff", "-q", "compose.yaml"], lint + ["compose.yaml"],
+                                args.runs, WARMUPS, ten))
+        print(f"  {'case':<16} {'harden cpu s':>12} {'lint cpu s':>10} {'ratio min':>9} {'median':>7} {'max':>7}  target")
+        for r in peers:
+            ok = "PASS" if r["ratio_median"] <= r["target"] else "MISS"
+            print(f"  {r['name']:<16} {r['a_cpu_median']:>12.3f} {r['b_cpu_median']:>10.3f} {r['ratio_min']:>9.3f} "
+                  f"{r['ratio_median']:>7.3f} {r['ratio_max']:>7.3f}  {ok} (<= {r['target']}x)")
+    elif not args.no_peer:
+        print()
+        print("compose-lint is not installed (pip install '.[bench]'): no comparison")
+
     if args.json:
         out = {
+            "compose_lint": peers,
             "benchmark": "bench_cli",
             "environment": env,
             "corpus": {"path": corpus, "files": len(files), "bytes": corpus_bytes},

@@ -7,19 +7,51 @@ import gc
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hardener import __version__
-from hardener.config import ConfigError, Finder, Settings
-from hardener.discovery import Selection, projects_from_args
-from hardener.errors import HardenError, UsageError
 from hardener.exitpolicy import FAIL_ON, Outcome, default_fail_on, exit_status
-from hardener.pipeline import Result, harden_paths
-from hardener.report import display_path, file_diff, summary_lines
-from hardener.source import DEFAULT_MAX_BYTES, read_source
-from hardener.terminal import Console
-from hardener.writer import write_files
+from hardener.source import DEFAULT_MAX_BYTES
+
+if TYPE_CHECKING:
+    from hardener.config import Settings
+    from hardener.discovery import Selection
+    from hardener.pipeline import Result
+    from hardener.terminal import Console
+
+# What the command needs only once it runs is imported when it is first used, so that
+# ``--version``, ``--help`` and a usage error do not load the YAML parser, the planner and the
+# editor (start-up is the floor under every run).
+_LAZY = {
+    "ConfigError": "hardener.config", "Finder": "hardener.config",
+    "projects_from_args": "hardener.discovery",
+    "HardenError": "hardener.errors", "UsageError": "hardener.errors",
+    "Result": "hardener.pipeline", "harden_paths": "hardener.pipeline",
+    "display_path": "hardener.report", "summary_lines": "hardener.report", "file_diff": "hardener.report",
+    "read_source": "hardener.source",
+    "Console": "hardener.terminal",
+    "write_files": "hardener.writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def _load() -> None:
+    """Bind every lazily imported name (a name monkeypatched on the module is kept)."""
+    for name in _LAZY:
+        if name not in globals():
+            __getattr__(name)
 
 REPORT_FORMATS = ("json", "sarif", "markdown")
 
@@ -98,6 +130,7 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
     data stores internal, and removes network_mode: host unless a reason is documented. PATH is a
     compose file, a directory (searched recursively) or '-' for standard input.
     """
+    _load()
     console = Console(quiet=quiet, colour=colour)
     if list_rules:
         console.out_raw(_rule_list())

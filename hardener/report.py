@@ -262,7 +262,9 @@ def structured_changes(result: Result) -> list[dict]:
         before = _network_view(fe.file.data, fe.touched_anchors)
         after = _network_view(result.reparsed[fe.file.path].data, fe.touched_anchors)
         diff = DeepDiff(before, after, view="tree")
-        entries: list[tuple[tuple, dict]] = []
+        # DeepDiff keeps its findings in sets: they are listed in the order of their paths, so
+        # that the report does not depend on the hash seed
+        found = []
         for kind, levels in diff.items():
             for level in levels:
                 path = level.path(output_format="list")
@@ -271,15 +273,10 @@ def structured_changes(result: Result) -> list[dict]:
                     entry["before"] = _jsonable(level.t1)
                 if level.t2 is not None and not _is_notpresent(level.t2):
                     entry["after"] = _jsonable(level.t2)
-                entries.append(((_path_key(path), entry["change"]), entry))
-        # DeepDiff's report order follows set iteration (it changes with PYTHONHASHSEED): sorted
-        # by path instead (list items by index), then by kind of change
-        out.extend(entry for _, entry in sorted(entries, key=lambda e: e[0]))
+                found.append(((_path_key(path), _KIND_ORDER.get(kind, len(_KIND_ORDER)), kind, repr(entry)), entry))
+        found.sort(key=lambda item: item[0])
+        out.extend(entry for _, entry in found)
     return out
-
-
-def _path_key(parts: list) -> tuple:
-    return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in parts)
 
 
 def _network_keys(svc: Any) -> Any:
@@ -298,6 +295,10 @@ def _network_view(data: Any, anchors: set[str]) -> dict:
     return view
 
 
+def _path_key(parts: list) -> tuple:
+    return tuple((0, p, "") if isinstance(p, int) and not isinstance(p, bool) else (1, 0, str(p)) for p in parts)
+
+
 _KINDS = {
     "dictionary_item_added": "added",
     "iterable_item_added": "added",
@@ -306,6 +307,7 @@ _KINDS = {
     "values_changed": "changed",
     "type_changes": "changed",
 }
+_KIND_ORDER = {kind: i for i, kind in enumerate(_KINDS)}
 
 
 def _is_notpresent(value: Any) -> bool:

@@ -118,7 +118,9 @@ def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> 
         if s in pb and d in pb and connected(pb[s], pb[d]) and not connected(pa[s], pa[d]):
             problems.append(f"{s} no longer reaches {d} ({dep.evidence[0]})")
     # a group is judged through one member per distinct placement (before, after), per member tuple
+    # and the members a source would lose are found once per (member tuple, source placement)
     reps: dict[int, list[str]] = {}
+    lost: dict[tuple, list[str]] = {}
     for g in a.groups:
         if g.src not in pb:
             continue
@@ -129,8 +131,13 @@ def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> 
                 if d in pb:
                     seen.setdefault((pb[d], pa[d]), []).append(d)
             members = reps[id(g.dsts)] = [x for group in seen.values() for x in group[:2]]
-        for d in members:
-            if d != g.src and connected(pb[g.src], pb[d]) and not connected(pa[g.src], pa[d]):
+        src_b, src_a = pb[g.src], pa[g.src]
+        key = (id(g.dsts), src_b, src_a)
+        cut = lost.get(key)
+        if cut is None:
+            cut = lost[key] = [d for d in members if connected(src_b, pb[d]) and not connected(src_a, pa[d])]
+        for d in cut:
+            if d != g.src:
                 problems.append(f"{g.src} no longer reaches {d} ({g.evidence})")
                 break
     ib, ia = internal_networks(before), internal_networks(after)

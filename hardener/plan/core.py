@@ -49,13 +49,14 @@ class Core:
         self.used_names = set(self.declared) | RESERVED
         for st in self.state.values():
             self.used_names.update(st.nets)
-        self.names: dict[str, str] = {}  # role (front/back/data/egress:<net>) -> network name
+        self.names = RoleNames()  # role (front/back/data/egress:<net>) -> network name
         self._members: dict[str, list[str]] = {}
         for n in project.services:
             self._members.setdefault(self.owner(n), []).append(n)
         self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
         self._dst_members: set[str] = set()
         self._dst_version = 0
+        self._reach_cache: tuple | None = None  # see _reaches_many
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
@@ -91,26 +92,23 @@ class Core:
         return self.net_name(role, self.network_base(role))
 
     def rank(self, net: str) -> int:
-        order = [self.names.get(r) for r in ("front", "back", "data")]
-        if net in order:
-            return order.index(net)
-        return 2 if any(r.startswith("data:") and n == net for r, n in self.names.items()) else 3
+        """front 0, back 1, data networks 2, others 3 (the order new networks are listed in)."""
+        return self.names.derived().rank.get(net, 3)
 
     def data_roles(self) -> list[str]:
-        """The roles of the data networks created so far."""
-        return [r for r in self.names if r == "data" or r.startswith("data:")]
+        """The roles of the data networks created so far (do not modify the list)."""
+        return self.names.derived().data_roles
 
     def data_role(self, owner: str) -> str:
         """The data network role of a data store (see :meth:`group_stores`)."""
         return self.store_roles.get(owner, "data")
 
     def store_net(self, owner: str) -> str | None:
-        """The data network a data store sits on in the plan, if any."""
-        nets = self.full_nets(owner)
-        for role in self.data_roles():
-            if self.names[role] in nets:
-                return self.names[role]
-        return None
+        """The data network a data store sits on in the plan, if any (the first data network
+        created, of those it is on)."""
+        position = self.names.derived().data_position
+        found = [(position[n], n) for n in self.full_nets(owner) if n in position]
+        return min(found)[1] if found else None
 
     def store_signatures(self, stores: list[str]) -> dict[str, tuple]:
         """Who each data store serves, as a comparable signature. Clients are counted through
@@ -336,6 +334,8 @@ class Core:
     def reaches_any(self, owner: str, targets: set[str]) -> bool:
         """Does a dependency (evidenced or assumed, either direction) join this namespace to one
         of the ``targets`` (namespace owners)?"""
+        if len(targets) > 8:
+            return self._reaches_many(owner, targets)
         names = [m for t in targets for m in self.members(t)]
         for m in self.members(owner):
             if any(self.owner(d.dst) in targets for d in self.a.of(m)):
@@ -354,6 +354,28 @@ class Core:
                     return True
         return False
 
+    def _reaches_many(self, owner: str, targets: set[str]) -> bool:
+        """:meth:`reaches_any` for a large set of targets, asked about many owners in turn (the
+        data stores of a flat network): what the targets reach is gathered once per set, so that
+        each question costs the owner's own dependencies, not every target's."""
+        hit = self._reach_cache
+        if hit is None or hit[0] is not targets or hit[1] != len(targets):
+            names = {m for t in targets for m in self.members(t)}
+            reached: set[str] = set()
+            for n in names:
+                reached.update(d.dst for d in self.a.of(n))
+                for g in self.a.groups_by_src.get(n, []):
+                    reached |= self.dst_set(g)
+            hit = self._reach_cache = (targets, len(targets), names, reached)
+        names, reached = hit[2], hit[3]
+        for m in self.members(owner):
+            if any(self.owner(d.dst) in targets for d in self.a.of(m)):
+                return True
+            for g in self.a.groups_by_src.get(m, []):
+                if not names.isdisjoint(self.dst_set(g)):
+                    return True
+        return not reached.isdisjoint(self.members(owner))
+
     def dst_set(self, group) -> set[str]:
         """The members of a group as a set, built once per distinct member tuple."""
         got = self._dst_sets.get(id(group.dsts))
@@ -364,3 +386,68 @@ class Core:
     def linked(self, a: str, b: str) -> bool:
         """Does a dependency join a and b (or anything sharing their network namespaces)?"""
         return self.reaches_any(self.owner(a), {self.owner(b)})
+
+
+class RoleNames(dict):
+    """Role -> network name, with what the planner derives from it (the rank of each name, the
+    data roles in order) computed once per change rather than once per question: a stack of
+    thousands of services may have hundreds of data networks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._derived: _Derived | None = None
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._derived = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._derived = None
+        super().__delitem__(key)
+
+    def clear(self) -> None:
+        self._derived = None
+        super().clear()
+
+    def pop(self, *args: Any) -> Any:
+        self._derived = None
+        return super().pop(*args)
+
+    def setdefault(self, *args: Any) -> Any:
+        self._derived = None
+        return super().setdefault(*args)
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        self._derived = None
+        super().update(*args, **kw)
+
+    def popitem(self) -> tuple[str, str]:
+        self._derived = None
+        return super().popitem()
+
+    def derived(self) -> "_Derived":
+        if self._derived is None:
+            self._derived = _Derived(self)
+        return self._derived
+
+
+class _Derived:
+    __slots__ = ("rank", "data_roles", "data_position", "names", "roles_of")
+
+    def __init__(self, names: dict[str, str]):
+        self.rank: dict[str, int] = {}
+        for i, role in enumerate(("front", "back", "data")):
+            n = names.get(role)
+            if n is not None and n not in self.rank:
+                self.rank[n] = i
+        for role, n in names.items():
+            if role.startswith("data:") and n not in self.rank:
+                self.rank[n] = 2
+        self.data_roles = [r for r in names if r == "data" or r.startswith("data:")]
+        self.data_position: dict[str, int] = {}
+        for i, role in enumerate(self.data_roles):
+            self.data_position.setdefault(names[role], i)
+        self.names = set(names.values())
+        self.roles_of: dict[str, list[str]] = {}
+        for role, n in names.items():
+            self.roles_of.setdefault(n, []).append(role)

@@ -61,7 +61,8 @@ class Flat:
                 continue
             others = [o for o in members if o not in stores]
             fixed = self.fixed_name(net) or ("an external network" if self.external(net) else None)
-            clients = [o for o in others if self.reaches_any(o, set(stores))]
+            store_set = set(stores)
+            clients = [o for o in others if self.reaches_any(o, store_set)]
             if self.fixed_addressing(net):
                 non_clients = [o for o in others if o not in clients]
                 edges = [o for o in others if any(self.tiers[m].tier == "edge" for m in self.members(o))]

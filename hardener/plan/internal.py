@@ -92,7 +92,8 @@ class Internal:
                 self.plan.networks[net] = NetworkPlan(
                     net, set_internal=True,
                     reason="carries data stores; every member that needs a way out has another network")
-        self.internal = {n for n in internal if n in self.declared or n in self.names.values()}
+        created_names = self.names.derived().names
+        self.internal = {n for n in internal if n in self.declared or n in created_names}
         self.internal |= {n for n in self.declared if self.already_internal(n)}
 
     def simplify(self, internal: set[str]) -> None:
@@ -108,7 +109,7 @@ class Internal:
             if not members or self.redundant(name, members, internal):
                 for o in sorted(members):
                     self.leave(o, name)
-                for r in [r for r, n in self.names.items() if n == name]:
+                for r in list(self.names.derived().roles_of.get(name, [])):
                     del self.names[r]
         # Everything re-tiered ended up together on one ordinary network: that is what default
         # already is, so leave those services there rather than rename their network.

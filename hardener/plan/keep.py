@@ -40,7 +40,7 @@ class Keep:
         # services share one set of data stores) until a member of some set changes networks.
         tuples = {id(g.dsts): g.dsts for g in self.a.groups}  # shared member tuples, each once
         self._dst_members = {self.owner(d) for dsts in tuples.values() for d in dsts}
-        cache: dict[int, tuple[int, list[list[str]]]] = {}
+        cache: dict[int, tuple[int, list[list[str]], dict]] = {}
         for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
             hit = cache.get(id(group.dsts))
             if hit is None or hit[0] != self._dst_version:
@@ -49,19 +49,82 @@ class Keep:
                     b = self.owner(dst)
                     key = (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
                     situations.setdefault(key, []).append(dst)
-                cache[id(group.dsts)] = (self._dst_version, list(situations.values()))
+                cache[id(group.dsts)] = (self._dst_version, list(situations.values()), {})
                 hit = cache[id(group.dsts)]
-            for members in hit[1]:
-                rep = next((m for m in members if m != group.src), None)
-                if rep is None:
-                    continue
-                moved_before = tuple(self.nets_after(self.owner(rep)))
-                self.keep(group.src, rep, group.evidence)
-                if tuple(self.nets_after(self.owner(rep))) != moved_before:
-                    # the member moved to meet the source: the others in its situation move too
-                    for m in members:
-                        if m != group.src and m != rep:
-                            self.keep(group.src, m, group.evidence)
+            self._keep_group(group, hit[1], hit[2])
+
+    def _keep_group(self, group, situations: list[list[str]], memo: dict) -> None:
+        """Keep ``group`` through one representative per situation. A representative whose keep
+        would change nothing (see :meth:`_keep_is_noop`) is skipped: which those are depends only
+        on the source's own situation and the members' networks, so it is worked out once per
+        (member tuple, version of the members' networks, source situation) -- thousands of
+        proxies reaching thousands of services cost N + M, not N * M."""
+        a = self.owner(group.src)
+        # the situations whose representative depends on the source, or that share its namespace,
+        # always take the exact path
+        index = memo.get("index")
+        if index is None:
+            index = memo["index"] = ({}, {})
+            for i, members in enumerate(situations):
+                for m in members:
+                    index[0].setdefault(m, i)
+                    index[1].setdefault(self.owner(m), set()).add(i)
+        special = set(index[1].get(a, ()))
+        if group.src in index[0]:
+            special.add(index[0][group.src])
+        # A keep changes the networks of the source's namespace or of the representative's only:
+        # the representatives left to do stay as they were unless the source moved.
+        i = 0
+        while i < len(situations):
+            source = self._source_situation(a)
+            sig = (self._dst_version, source)
+            active = memo.get(sig)
+            if active is None:
+                active = memo[sig] = [j for j, members in enumerate(situations)
+                                      if not self._keep_is_noop(a, self.owner(members[0]))]
+            todo = sorted(j for j in set(active) | special if j >= i)
+            if not todo:
+                return
+            for j in todo:
+                self._keep_situation(group, situations[j])
+                i = j + 1
+                if self._source_situation(a) != source:
+                    break  # the source moved: work out what is left to do afresh
+            else:
+                return
+
+    def _keep_situation(self, group, members: list[str]) -> None:
+        rep = next((m for m in members if m != group.src), None)
+        if rep is None:
+            return
+        moved_before = tuple(self.nets_after(self.owner(rep)))
+        self.keep(group.src, rep, group.evidence)
+        if tuple(self.nets_after(self.owner(rep))) != moved_before:
+            # the member moved to meet the source: the others in its situation move too
+            for m in members:
+                if m != group.src and m != rep:
+                    self.keep(group.src, m, group.evidence)
+
+    def _source_situation(self, a: str) -> tuple:
+        """Everything about a source's namespace that :meth:`_keep_is_noop` looks at."""
+        return (self.state[a].mode, a in self.removed_host, frozenset(self.nets_before(a)), a in self.movable,
+                frozenset(self.full_nets(a)))
+
+    def _keep_is_noop(self, a: str, b: str) -> bool:
+        """Would :meth:`keep` of a service of namespace ``a`` and one of namespace ``b`` (a != b)
+        return at once? The same tests as its first lines, in terms of the namespaces."""
+        sa, sb = self.state[a], self.state[b]
+        if sa.mode in ("none", "other") or sb.mode in ("none", "other"):
+            return True
+        if sa.mode == "host" and a not in self.removed_host:
+            return True
+        if sb.mode == "host" and b not in self.removed_host:
+            return True
+        na, nb = self.nets_before(a), self.nets_before(b)
+        connected = "<host>" in na or "<host>" in nb or bool(na & nb)
+        if not connected and not (a in self.movable and b in self.movable):
+            return True
+        return not set(self.full_nets(a)).isdisjoint(self.full_nets(b))
 
     def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
         """Make sure ``src`` still reaches ``dst`` if it reached it before."""
@@ -146,3 +209,4 @@ class Keep:
             if label.endswith("_" + key):
                 return key
         return None
+

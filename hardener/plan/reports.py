@@ -143,7 +143,7 @@ class Reports:
     def report_traefik_ambiguity(self) -> None:
         """Traefik picks one of a container's networks at random when it is on several and
         nothing names the one to use (traefik.docker.network / --providers.docker.network)."""
-        for key in sorted(self.a.deps):
+        for key in sorted(k for k, d in self.a.deps.items() if d.kind == "proxy"):
             dep = self.a.deps[key]
             proxy = self.tiers.get(dep.src)
             if dep.kind != "proxy" or proxy is None or (proxy.info and proxy.info.key != "traefik"):

@@ -1,0 +1,424 @@
+"""Synthetic compose projects of several shapes, for the scale benchmark and the suite's guard.
+
+Each shape is a function ``(services) -> Project``: the compose text plus the files it refers to
+(nginx configurations, a build context), to be written into an empty folder. A shape repeats a
+block of a few services; ``services`` must be a multiple of the block size (every size the
+benchmark uses, 500 to 8,000, is). Standard library only.
+
+Shapes:
+
+  four-tier    flat stacks on the default network: nginx publishing a port with depends_on, an API
+               naming postgres and redis in URLs, postgres, redis -- repeated
+  anchors      the same tiers written with anchors and merge keys: every service merges a shared
+               ``x-common``, the APIs merge ``x-app`` (which merges ``x-common``), the stores merge
+               ``x-pg`` / ``x-redis``, and a worker merges its API's whole service (``<<: *apiK``)
+  flat-net     the four tiers all on ONE declared network (``networks: [appnet]``)
+  segmented    already segmented: shared ``front`` and ``back`` declared networks (``back``
+               internal), the API on both, the stores on ``back``
+  extends      extends chains: ``appK-c`` extends ``appK-b`` extends ``appK-a`` extends one common
+               service, with an nginx in front and a postgres behind
+  build        many services built from one build context (``build: .`` with a source tree that
+               names the stores)
+  edge-data    half edge services (nginx publishing a port, no configuration in the project), half
+               data stores (postgres, redis), nothing else: 2,500 + 2,500 at 5,000 services
+  mixed        the earlier benchmark's blocks of 10 (edge, five apps in several styles, postgres,
+               redis, adminer, a worker on the bridge network; a third of the blocks with their own
+               declared network pair)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Project:
+    compose: str  # compose.yaml
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> content
+
+    def write(self, directory: str, name: str = "compose.yaml") -> str:
+        for rel, text in self.files.items():
+            path = os.path.join(directory, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if not os.path.exists(path):
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+        path = os.path.join(directory, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.compose)
+        return path
+
+
+def _blocks(services: int, size: int) -> int:
+    if services % size:
+        raise ValueError(f"{services} is not a multiple of the block size {size}")
+    return services // size
+
+
+def _header(shape: str, services: int, about: str) -> str:
+    return (f"# Synthetic compose file for compose-harden's scale benchmark (benchmarks/shapes.py).\n"
+            f"# Shape {shape}: {about}; {services} services.\n"
+            f"name: bench-{shape}-{services}\n\n")
+
+
+# --- four-tier --------------------------------------------------------------------------------
+
+def four_tier(services: int) -> Project:
+    out = [_header("four-tier", services, "nginx, API, postgres, redis on the default network"), "services:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"   # public entry point\n'
+            f"    depends_on:\n"
+            f"      - api{k}\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:2.{k}\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://app:secret@db{k}:5432/app\n"
+            f"      REDIS_URL: redis://cache{k}:6379/0\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"    volumes:\n"
+            f"      - db{k}:/var/lib/postgresql/data\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+        )
+    out.append("\nvolumes:\n")
+    out.extend(f"  db{k}:\n" for k in range(services // 4))
+    return Project("".join(out))
+
+
+# --- anchors ----------------------------------------------------------------------------------
+
+ANCHORS = """\
+x-common: &common
+  restart: unless-stopped
+  logging:
+    driver: json-file
+    options:
+      max-size: "10m"   # keep the disks alive
+      max-file: "3"
+
+x-app-env: &app-env
+  LOG_LEVEL: info
+  TZ: UTC
+
+x-app: &app
+  <<: *common
+  image: ghcr.io/acme/api:3
+  environment: *app-env
+
+x-pg: &pg
+  <<: *common
+  image: postgres:16-alpine
+  healthcheck:
+    test: ["CMD-SHELL", "pg_isready -U app"]
+    interval: 10s
+
+x-redis: &redis
+  <<: *common
+  image: redis:7-alpine
+
+"""
+
+
+def anchors(services: int) -> Project:
+    out = [_header("anchors", services, "anchors and merge keys shared by every service"), ANCHORS, "services:\n"]
+    for k in range(_blocks(services, 5)):
+        out.append(
+            f"  web{k}:\n"
+            f"    <<: *common\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    depends_on: [api{k}]\n"
+            f"  api{k}: &api{k}\n"
+            f"    <<: *app\n"
+            f"    environment:\n"
+            f"      <<: *app-env\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      REDIS_URL: redis://cache{k}:6379\n"
+            f"  worker{k}:\n"
+            f"    <<: *api{k}\n"
+            f'    command: ["worker"]\n'
+            f"  db{k}:\n"
+            f"    <<: *pg\n"
+            f"  cache{k}:\n"
+            f"    <<: [*redis]\n"
+        )
+    return Project("".join(out))
+
+
+# --- flat-net ---------------------------------------------------------------------------------
+
+def flat_net(services: int) -> Project:
+    out = [_header("flat-net", services, "the four tiers on one declared network"), "services:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    depends_on:\n"
+            f"      - api{k}\n"
+            f"    networks:\n"
+            f"      - appnet\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:2.{k}\n"
+            f"    environment:\n"
+            f"      - DATABASE_URL=postgres://db{k}:5432/app\n"
+            f"      - REDIS_URL=redis://cache{k}:6379\n"
+            f"    networks:\n"
+            f"      - appnet\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"    networks:\n"
+            f"      - appnet\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+            f"    networks: [appnet]\n"
+        )
+    out.append("\nnetworks:\n  appnet:\n    driver: bridge\n")
+    return Project("".join(out))
+
+
+# --- segmented --------------------------------------------------------------------------------
+
+def segmented(services: int) -> Project:
+    out = [_header("segmented", services, "already on shared front and back networks"), "services:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    depends_on:\n"
+            f"      - api{k}\n"
+            f"    networks:\n"
+            f"      - front\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:2.{k}\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      REDIS_URL: redis://cache{k}:6379\n"
+            f"    networks:\n"
+            f"      front:\n"
+            f"      back:\n"
+            f"        aliases: [api{k}.internal]\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"    networks:\n"
+            f"      - back\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+            f"    networks:\n"
+            f"      - back\n"
+        )
+    out.append("\nnetworks:\n  front:\n  back:\n    internal: true\n")
+    return Project("".join(out))
+
+
+# --- extends ----------------------------------------------------------------------------------
+
+def extends(services: int) -> Project:
+    out = [_header("extends", services, "extends chains three deep from one common service"), "services:\n"]
+    for k in range(_blocks(services, 5)):
+        if k == 0:  # the common service every chain starts from
+            first = "    image: ghcr.io/acme/api:4\n    environment:\n      LOG_LEVEL: info\n"
+        else:
+            first = "    extends: app0-a\n    environment:\n"
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    depends_on: [app{k}-c]\n"
+            f"  app{k}-a:\n"
+            + first +
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"  app{k}-b:\n"
+            f"    extends:\n"
+            f"      service: app{k}-a\n"
+            f'    command: ["worker"]\n'
+            f"  app{k}-c:\n"
+            f"    extends: app{k}-b\n"
+            f"    environment:\n"
+            f"      ROLE: web\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+        )
+    return Project("".join(out))
+
+
+# --- build ------------------------------------------------------------------------------------
+
+BUILD_FILES = {
+    "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"-m\", \"app\"]\n",
+    "app/__init__.py": "",
+    "app/__main__.py": "from app.settings import DATABASE_URL\nprint(DATABASE_URL)\n",
+    "app/settings.py": ("import os\n\nDATABASE_URL = os.environ.get('DATABASE_URL', 'postgres://db0:5432/app')\n"
+                        "CACHE = os.environ.get('CACHE_URL', 'redis://cache0:6379')\n"),
+    "requirements.txt": "psycopg[binary]\nredis\n",
+    "README.md": "The application. Talks to db0 and cache0.\n",
+}
+for _i in range(24):
+    BUILD_FILES[f"app/module{_i}.py"] = f"def handler{_i}(request):\n    return {{'ok': {_i}}}\n"
+
+
+def build(services: int) -> Project:
+    out = [_header("build", services, "APIs and workers built from one build context"), "services:\n"]
+    for k in range(_blocks(services, 5)):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    depends_on:\n"
+            f"      - api{k}\n"
+            f"  api{k}:\n"
+            f"    build: .\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      CACHE_URL: redis://cache{k}:6379\n"
+            f"  worker{k}:\n"
+            f"    build:\n"
+            f"      context: .\n"
+            f"      dockerfile: Dockerfile\n"
+            f'    command: ["python", "-m", "app.worker"]\n'
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+        )
+    return Project("".join(out), dict(BUILD_FILES))
+
+
+# --- edge-data --------------------------------------------------------------------------------
+
+def edge_data(services: int) -> Project:
+    out = [_header("edge-data", services, "half edge services, half data stores"), "services:\n"]
+    for k in range(_blocks(services, 2)):
+        store = ("  data{k}:\n    image: postgres:16-alpine\n" if k % 2 == 0 else
+                 "  data{k}:\n    image: redis:7-alpine\n").format(k=k)
+        out.append(
+            f"  edge{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            + store
+        )
+    return Project("".join(out))
+
+
+# --- mixed (the earlier benchmark's file) -------------------------------------------------------
+
+MIXED_HEADER = """\
+x-common: &common
+  restart: unless-stopped
+  logging:
+    driver: json-file
+    options:
+      max-size: "10m"   # keep the disks alive
+      max-file: "3"
+
+x-app-env: &app-env
+  LOG_LEVEL: info
+  TZ: UTC
+
+x-healthcheck: &pg-health
+  test: ["CMD-SHELL", "pg_isready -U app"]
+  interval: 10s
+  timeout: 5s
+  retries: 5
+
+services:
+"""
+
+
+def _mixed_block(k: int) -> str:
+    db, cache = f"db{k}", f"cache{k}"
+    nets = k % 3 == 1
+    apps = [f"app{k}-{j}" for j in range(5)]
+
+    def networks(*names: str) -> str:
+        if not nets:
+            return ""
+        return "    networks:\n" + "".join(f"      - b{k}-{n}\n" for n in names)
+
+    return "".join([
+        f"  # ---- block {k}{' (own networks)' if nets else ''} ----\n",
+        f"  edge{k}:\n    <<: *common\n    image: nginx:1.27-alpine\n    ports:\n"
+        f'      - "{20000 + k}:80"   # public entry point\n'
+        f"    volumes:\n      - ./nginx/block{k}.conf:/etc/nginx/conf.d/default.conf:ro\n"
+        f"    depends_on:\n" + "".join(f"      - {a}\n" for a in apps[:3]) + networks("front"),
+        f"  {apps[0]}:\n    <<: *common\n    build: ./app\n    environment:\n      <<: *app-env\n"
+        f"      DATABASE_URL: postgres://{db}:5432/x\n      CACHE_URL: redis://{cache}:6379\n"
+        f"    depends_on:\n      - {db}\n      - {cache}\n" + networks("front", "back"),
+        f"  {apps[1]}:\n    <<: *common\n    image: registry.example.com/shop/api:2.{k}\n    environment:\n"
+        f"      - DATABASE_URL=postgres://{db}:5432/x\n      - CACHE_URL=redis://{cache}:6379\n"
+        f"      - UPSTREAM=http://{apps[0]}:8080\n    depends_on:\n      - {db}\n      - {apps[0]}\n"
+        + networks("front", "back"),
+        f"  {apps[2]}:\n    <<: *common\n    build:\n      context: ./app\n      dockerfile: Dockerfile\n"
+        f'      args:\n        BLOCK: "{k}"\n    image: acme/storefront:{k}\n    environment:\n      <<: *app-env\n'
+        f'      CACHE_URL: redis://{cache}:6379   # sessions\n    expose:\n      - "3000"\n'
+        f"    depends_on:\n      - {cache}\n" + networks("front", "back"),
+        f"  {apps[3]}:\n    <<: *common\n    image: ghcr.io/acme/orders:latest\n    environment:\n"
+        f"      DATABASE_URL: postgres://{db}:5432/x\n    depends_on:\n      {db}:\n"
+        f"        condition: service_healthy\n" + networks("back"),
+        f"  {apps[4]}:\n    <<: *common\n    image: acme/billing:1.4.{k}\n"
+        f'    command: ["billing", "--listen", ":9000"]\n    environment:\n'
+        f"      DATABASE_URL: postgres://{db}:5432/x\n      CACHE_URL: redis://{cache}:6379\n"
+        f"    depends_on:\n      {db}:\n        condition: service_healthy\n      {cache}:\n"
+        f"        condition: service_started\n" + networks("back"),
+        f"  {db}:\n    <<: *common\n    image: postgres:16-alpine\n    environment:\n      POSTGRES_USER: app\n"
+        f"      POSTGRES_PASSWORD: example   # not a real secret\n      POSTGRES_DB: x\n    volumes:\n"
+        f"      - {db}-data:/var/lib/postgresql/data\n    healthcheck: *pg-health\n" + networks("back"),
+        f'  {cache}:\n    <<: *common\n    image: redis:7-alpine\n    command: redis-server --save "" --appendonly no\n'
+        + networks("back"),
+        f'  adminer{k}:\n    <<: *common\n    image: adminer:4\n    ports:\n      - "{40000 + k}:8080"\n'
+        f"    environment:\n      ADMINER_DEFAULT_SERVER: {db}\n    depends_on:\n      - {db}\n"
+        + networks("front", "back"),
+        f"  # the worker only talks to the outside world\n  worker{k}:\n    <<: *common\n    image: acme/mailer:3\n"
+        f"    network_mode: bridge\n    environment:\n      SMTP_HOST: smtp.example.com\n",
+    ])
+
+
+def mixed(services: int) -> Project:
+    blocks = _blocks(services, 10)
+    parts = [_header("mixed", services, "blocks of 10 in many styles"), MIXED_HEADER]
+    parts.extend(_mixed_block(k) for k in range(blocks))
+    parts.append("\nvolumes:\n")
+    parts.extend(f"  db{k}-data:\n" for k in range(blocks))
+    declared = [k for k in range(blocks) if k % 3 == 1]
+    if declared:
+        parts.append("\nnetworks:\n")
+        parts.extend(f"  b{k}-front:\n  b{k}-back:\n" for k in declared)
+    files = {
+        "app/Dockerfile": "FROM python:3.12-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n",
+        "app/main.py": "import os\n\nDATABASE_URL = os.environ.get('DATABASE_URL')\nCACHE_URL = os.environ.get('CACHE_URL')\n",
+    }
+    for k in range(blocks):
+        files[f"nginx/block{k}.conf"] = (f"server {{\n  listen 80;\n  location / {{ proxy_pass http://app{k}-0:8080; }}\n"
+                                         f"  location /api/ {{ proxy_pass http://app{k}-1:8080; }}\n}}\n")
+    return Project("".join(parts), files)
+
+
+SHAPES: dict[str, Callable[[int], Project]] = {
+    "four-tier": four_tier,
+    "anchors": anchors,
+    "flat-net": flat_net,
+    "segmented": segmented,
+    "extends": extends,
+    "build": build,
+    "edge-data": edge_data,
+    "mixed": mixed,
+}
+
+BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
+               "edge-data": 2, "mixed": 10}

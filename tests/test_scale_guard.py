@@ -1,0 +1,62 @@
+"""A cheap guard against quadratic work: operation counts, never times.
+
+The scale benchmark (benchmarks/bench_scale.py) measures CPU time at 500 to 8,000 services in
+several shapes; this test runs the pipeline in-process on the shapes that are linear today at
+200 and 800 services and counts the calls of the planner's and the analysis's inner operations
+(keeping a dependency, testing whether a keep would change anything, adding a dependency,
+searching a text for hostnames). Linear work grows 4x; the bound is 6x, so a change that makes one
+of them grow with the square of the services (16x) fails here, whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+
+import pytest
+
+from conftest import ROOT
+from hardener.evidence.hostnames import HostnameMatcher
+from hardener.evidence.model import Analysis
+from hardener.pipeline import harden_paths
+from hardener.plan.keep import Keep
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+from shapes import SHAPES  # noqa: E402
+
+COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (HostnameMatcher, "find")]
+SMALL, LARGE, SLACK = 200, 800, 6.0
+
+
+def _count(monkeypatch, folder: str) -> Counter:
+    calls: Counter = Counter()
+    with monkeypatch.context() as m:
+        for cls, name in COUNTED:
+            real = getattr(cls, name)
+
+            def counted(*args, _real=real, _name=name, **kw):
+                calls[_name] += 1
+                return _real(*args, **kw)
+
+            m.setattr(cls, name, counted)
+        result = harden_paths([os.path.join(folder, "compose.yaml")])
+    assert result.error is None, result.error
+    assert result.changed_edits, "the shape should have something to harden"
+    return calls
+
+
+@pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data"])
+def test_work_grows_linearly(shape, tmp_path, monkeypatch):
+    counts = {}
+    for n in (SMALL, LARGE):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        SHAPES[shape](n).write(str(folder))
+        counts[n] = _count(monkeypatch, str(folder))
+    growth = LARGE / SMALL
+    for op in sorted(set(counts[SMALL]) | set(counts[LARGE])):
+        small, large = counts[SMALL][op], counts[LARGE][op]
+        assert large <= SLACK * max(small, 1) + 50, (
+            f"{shape}: {op} called {small} times at {SMALL} services and {large} at {LARGE} "
+            f"({large / max(small, 1):.1f}x for {growth:.0f}x the services; linear is {growth:.0f}x)")
