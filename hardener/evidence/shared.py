@@ -119,33 +119,42 @@ def _reached(a: Analysis, src: str) -> list[tuple[str, str]]:
 
 def _collect_large(a: Analysis, members: list[str], reached_by: dict[str, list[tuple[str, str]]],
                    shares: dict[str, set[str]], order: dict[str, int], interned: dict[tuple, tuple]) -> None:
-    """What members sharing a volume, env_file or environment value with a source gain, per
-    shared item: the union of what its sources reach (the first source, in file order, named)."""
+    """What members sharing a volume, env_file or environment value with a source gain: the
+    union of what the sources of each shared item reach (the first source, in file order, named),
+    as one group dependency per member. Items with the same targets share one tuple, and a
+    member whose items add nothing to its largest one uses that item's tuple as it is."""
     by_item: dict[str, dict[str, tuple[str, str]]] = {}  # item -> target -> (source, why)
     for src in members:
         for item in sorted(shares[src]):
             gained = by_item.setdefault(item, {})
             for dst, why in reached_by[src]:
                 gained.setdefault(dst, (src, why))
-    cache: dict[frozenset, tuple[tuple, str] | None] = {}
+
+    def key(d: str) -> tuple:
+        return order.get(d, len(order)), d
+
+    tuples: dict[str, tuple] = {}
+    sets: dict[int, frozenset] = {}
+    for item, gained in by_item.items():
+        if gained:
+            t = tuple(sorted(gained, key=key))
+            t = tuples[item] = interned.setdefault(t, t)
+            if id(t) not in sets:
+                sets[id(t)] = frozenset(t)
     for other in members:
-        items = frozenset(i for i in shares[other] if by_item.get(i))
+        items = sorted(i for i in shares[other] if i in tuples)
         if not items:
             continue
-        hit = cache.get(items, False)
-        if hit is False:
-            union: dict[str, tuple[str, str, str]] = {}
-            for item in sorted(items):
-                for dst, (src, why) in by_item[item].items():
-                    union.setdefault(dst, (item, src, why))
-            if not union:
-                hit = None
-            else:
-                dsts = tuple(sorted(union, key=lambda d: order.get(d, len(order))))
-                dsts = interned.setdefault(dsts, dsts)
-                item, src, why = union[dsts[0]]
-                kind, _, name = item.partition(":")
-                hit = (dsts, f"shares {_WHAT[kind]} {name.split('=')[0]} with {src} (and kin), which reach them ({why})")
-            cache[items] = hit
-        if hit is not None and any(d != other for d in hit[0][:2]):
-            a.add_group(other, hit[0], hit[1], "shared")
+        base = max(items, key=lambda i: len(tuples[i]))  # the first of the largest
+        dsts = tuples[base]
+        covered = sets[id(dsts)]
+        extra = {d for i in items if tuples[i] is not dsts for d in tuples[i] if d not in covered}
+        if extra:
+            t = tuple(sorted(covered | extra, key=key))
+            dsts = interned.setdefault(t, t)
+            sets.setdefault(id(dsts), frozenset(dsts))
+        if any(d != other for d in dsts[:2]):
+            src, why = by_item[base][tuples[base][0]]
+            kind, _, name = base.partition(":")
+            a.add_group(other, dsts, f"shares {_WHAT[kind]} {name.split('=')[0]} with {src} (and kin), "
+                                     f"which reach them ({why})", "shared")
