@@ -347,6 +347,29 @@ def file_edits(result: Result) -> list[dict]:
     return out
 
 
+# Group dependencies (one service reaching every service of a set) are listed pair by pair up to
+# this many pairs in all; past it, as `dependency_groups`, so that 5,000 proxies that keep their
+# reach to 5,000 services give a report of N + M entries, not N * M.
+MAX_GROUP_PAIRS = 20_000
+
+
+def _dependencies(a) -> dict[str, Any]:
+    direct = [{"from": d.src, "to": d.dst, "kind": d.kind, "evidence": d.evidence} for d in a.deps.values()]
+    pairs = sum(len(g.dsts) for g in a.groups)
+    if pairs <= MAX_GROUP_PAIRS:
+        direct += [{"from": g.src, "to": d, "kind": g.kind, "evidence": [g.evidence]}
+                   for g in a.groups for d in g.dsts if d != g.src]
+        return {"dependencies": direct}
+    merged: dict[tuple, dict[str, Any]] = {}
+    for g in a.groups:
+        key = (id(g.dsts), g.kind, g.evidence)
+        item = merged.get(key)
+        if item is None:
+            item = merged[key] = {"from": [], "to": list(g.dsts), "kind": g.kind, "evidence": g.evidence}
+        item["from"].append(g.src)
+    return {"dependencies": direct, "dependency_groups": list(merged.values())}
+
+
 def json_report(results: list[Result], mode: str, exit_code: int) -> str:
     import json
 
@@ -365,9 +388,7 @@ def json_report(results: list[Result], mode: str, exit_code: int) -> str:
             {"name": n, "tier": t.tier, "evidence": t.evidence, "image": t.image, "guessed": t.guessed}
             for n, t in plan.analysis.tiers.items()
         ]
-        entry["dependencies"] = [
-            {"from": src, "to": dst, "kind": kind, "evidence": evidence} for src, dst, kind, evidence in plan.analysis.pairs()
-        ]
+        entry.update(_dependencies(plan.analysis))
         entry["changes"] = structured_changes(r) if r.changed_edits else []
         entry["findings"] = [dict(f.as_dict(), severity=rule_severity(f.rule)) for f in plan.findings]
         entry["edits"] = file_edits(r)

@@ -219,3 +219,21 @@ def test_python_dash_m_works(project):
 def test_mutually_exclusive_stdin_twice(tmp_path):
     r = invoke(["-", "-"], tmp_path, input=FLAT)
     assert r.exit_code == 2
+
+
+def test_json_report_lists_large_groups_as_groups(tmp_path, monkeypatch):
+    """Group dependencies (an admin tool reaching every data store) are pairs up to a bound, then
+    one entry per distinct set: a report of N + M entries, not N * M."""
+    import hardener.report as report_module
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  adminer:\n    image: adminer\n    ports: ['8080:8080']\n"
+        "  pg:\n    image: postgres:16\n  my:\n    image: mysql:8\n")
+    pairs = json.loads(invoke(["--format", "json", "-q", "compose.yaml"], tmp_path).stdout)["files"][0]
+    assert {(d["from"], d["to"]) for d in pairs["dependencies"]} >= {("adminer", "pg"), ("adminer", "my")}
+    assert "dependency_groups" not in pairs
+    monkeypatch.setattr(report_module, "MAX_GROUP_PAIRS", 1)
+    grouped = json.loads(invoke(["--format", "json", "-q", "compose.yaml"], tmp_path).stdout)["files"][0]
+    assert not [d for d in grouped["dependencies"] if d["from"] == "adminer"]
+    (group,) = [g for g in grouped["dependency_groups"] if "adminer" in g["from"]]
+    assert {"pg", "my"} <= set(group["to"])
