@@ -80,8 +80,9 @@ class Keep:
             sig = (self._dst_version, source)
             active = memo.get(sig)
             if active is None:
+                full_a = set(self.full_nets(a))  # once: a source kept with hundreds of stores is on their networks
                 active = memo[sig] = [j for j, members in enumerate(situations)
-                                      if not self._keep_is_noop(a, self.owner(members[0]))]
+                                      if not self._keep_is_noop(a, self.owner(members[0]), full_a)]
             todo = sorted(j for j in set(active) | special if j >= i)
             if not todo:
                 return
@@ -110,7 +111,7 @@ class Keep:
         return (self.state[a].mode, a in self.removed_host, frozenset(self.nets_before(a)), a in self.movable,
                 frozenset(self.full_nets(a)))
 
-    def _keep_is_noop(self, a: str, b: str) -> bool:
+    def _keep_is_noop(self, a: str, b: str, full_a: set[str] | None = None) -> bool:
         """Would :meth:`keep` of a service of namespace ``a`` and one of namespace ``b`` (a != b)
         return at once? The same tests as its first lines, in terms of the namespaces."""
         sa, sb = self.state[a], self.state[b]
@@ -124,7 +125,7 @@ class Keep:
         connected = "<host>" in na or "<host>" in nb or bool(na & nb)
         if not connected and not (a in self.movable and b in self.movable):
             return True
-        return not set(self.full_nets(a)).isdisjoint(self.full_nets(b))
+        return not (set(self.full_nets(a)) if full_a is None else full_a).isdisjoint(self.full_nets(b))
 
     def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
         """Make sure ``src`` still reaches ``dst`` if it reached it before."""
