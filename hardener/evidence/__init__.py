@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from hardener.classify import Tier
 from hardener.compose import Project
+from hardener.errors import InputError
 from hardener.evidence import (
     configs,
     declared,
@@ -42,13 +43,23 @@ from hardener.evidence import (
     source,
 )
 from hardener.evidence.hostnames import HostnameMatcher, hostnames
-from hardener.evidence.model import Analysis, Dependency, GroupDependency, Routing
+from hardener.evidence.model import MAX_DEPENDENCIES, Analysis, Dependency, GroupDependency, Routing, TooManyDependencies
 from hardener.scan import FileReader
 
 __all__ = ["Analysis", "Dependency", "GroupDependency", "Routing", "analyse"]
 
 
 def analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None = None) -> Analysis:
+    try:
+        return _analyse(project, tiers, reader)
+    except TooManyDependencies:
+        raise InputError(project.files[0].path,
+                         f"more than {MAX_DEPENDENCIES:,} dependencies between its {len(project.services):,} services "
+                         "(services naming each other), the tool's resource limit for one project (harden it in parts)"
+                         ) from None
+
+
+def _analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None = None) -> Analysis:
     a = Analysis(tiers=tiers)
     reader = reader or FileReader(project.directory)
     a.hostnames = hostnames(project, project.env, a.alias_networks)

@@ -83,6 +83,16 @@ class Routing:
     why: str  # where the routes were read, or why they could not be
 
 
+# Dependencies between pairs of services one project may have: a real stack has hundreds; a file
+# in which every one of a thousand services names every other has a million, and listing,
+# planning and reporting them would take minutes. Past this, the project is refused.
+MAX_DEPENDENCIES = 200_000
+
+
+class TooManyDependencies(Exception):
+    pass
+
+
 # Reasons kept per dependency: enough for any report, and bounded when every service of a large
 # stack names every other (each would otherwise add one reason per kin service to every pair).
 MAX_EVIDENCE = 4
@@ -110,6 +120,8 @@ class Analysis:
             return
         dep = self.deps.get((src, dst))
         if dep is None:
+            if len(self.deps) >= MAX_DEPENDENCIES:
+                raise TooManyDependencies()
             dep = self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind, by_kind={kind: evidence})
             self.by_src.setdefault(src, []).append(dep)
         elif len(dep.evidence) < MAX_EVIDENCE and evidence not in dep.evidence:
