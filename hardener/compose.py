@@ -54,7 +54,10 @@ class ComposeFile:
     def directory(self) -> str:
         if self.source.real_path is None:
             return os.getcwd()
-        return os.path.dirname(os.path.abspath(self.source.path))
+        found = self.__dict__.get("_directory")
+        if found is None:
+            found = self.__dict__["_directory"] = os.path.dirname(os.path.abspath(self.source.path))
+        return found
 
     def merges(self) -> dict[int, list[MappingNode]]:
         """id(mapping) -> the mappings that merge it in with ``<<`` (computed once)."""

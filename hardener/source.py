@@ -55,6 +55,8 @@ def _wide_encoding(raw: bytes) -> str | None:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "UTF-16"
     head = raw[:1024]
+    if b"\x00" not in head:  # ASCII text in UTF-16 or UTF-32 has NUL bytes
+        return None
     if len(head) >= 8 and len(head) % 2 == 0:
         for width, name in ((4, "UTF-32"), (2, "UTF-16")):
             for pos in range(width):
