@@ -354,12 +354,10 @@ MAX_GROUP_PAIRS = 20_000
 
 
 def _dependencies(a) -> dict[str, Any]:
+    if sum(len(g.dsts) for g in a.groups) <= MAX_GROUP_PAIRS:
+        return {"dependencies": [{"from": src, "to": dst, "kind": kind, "evidence": evidence}
+                                 for src, dst, kind, evidence in a.pairs()]}
     direct = [{"from": d.src, "to": d.dst, "kind": d.kind, "evidence": d.evidence} for d in a.deps.values()]
-    pairs = sum(len(g.dsts) for g in a.groups)
-    if pairs <= MAX_GROUP_PAIRS:
-        direct += [{"from": g.src, "to": d, "kind": g.kind, "evidence": [g.evidence]}
-                   for g in a.groups for d in g.dsts if d != g.src]
-        return {"dependencies": direct}
     merged: dict[tuple, dict[str, Any]] = {}
     for g in a.groups:
         key = (id(g.dsts), g.kind, g.evidence)

@@ -16,7 +16,7 @@ import re
 
 from hardener.classify import build_context
 from hardener.compose import Project, as_mapping
-from hardener.evidence.environment import service_base
+from hardener.evidence.environment import service_base, variable_values
 from hardener.evidence.hostnames import HostnameMatcher
 from hardener.evidence.model import Analysis
 from hardener.evidence.proxies import DIALECTS, dialect_of
@@ -47,11 +47,8 @@ def substitute(text: str, variables: dict[str, str]) -> str:
 def service_variables(project: Project, data: dict) -> dict[str, str]:
     """The service's environment as the container sees it (the project's .env resolved)."""
     out = dict(project.env)
-    for k, v in as_mapping(data.get("environment")).items():
-        if v is None:
-            v = project.env.get(k)
-        if v is not None:
-            out[k] = interpolate(str(v), project.env)
+    for k, v in variable_values(as_mapping(data.get("environment")), project.env):
+        out[k] = interpolate(v, project.env)
     return out
 
 

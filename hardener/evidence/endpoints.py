@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from hardener.compose import Project, as_mapping, command_texts
-from hardener.evidence.environment import service_base
+from hardener.evidence.environment import service_base, variable_values
 from hardener.evidence.model import Analysis
 from hardener.evidence.outbound import outside
 from hardener.interpolate import interpolate, unresolved
@@ -84,6 +84,12 @@ def scan(text: str, key: str, where: str, names: dict[str, str]) -> list[Endpoin
     return out
 
 
+def host_of(value: str) -> str:
+    """The host a URL or ``host[:port]`` value names, lower case (scheme, user, path, port and
+    IPv6 brackets removed): ``smtp://u:p@Mail.example.net:587/`` -> ``mail.example.net``."""
+    return value.split("://", 1)[-1].split("@")[-1].split("/")[0].rsplit(":", 1)[0].strip("[]").lower()
+
+
 def mail_server(key: str, raw: str, text: str, env: dict[str, str], names: dict[str, str], where: str) -> list[Endpoint]:
     """The server a mail or directory variable names (``SMTP_HOST=smtp``, ``GOTRUE_SMTP_HOST=${SMTP_HOST}``)
     when it is not a service of this stack: mail and LDAP servers are outside the stack, and the
@@ -94,8 +100,7 @@ def mail_server(key: str, raw: str, text: str, env: dict[str, str], names: dict[
     missing = unresolved(raw, env)
     if missing and not text.strip():
         return [Endpoint(f"${{{missing[0]}}}", None, False, where + " (set when the stack runs)")]
-    value = text.strip().lower()
-    host = value.split("://", 1)[-1].split("/")[0].rsplit(":", 1)[0] if value else ""
+    host = host_of(text.strip())
     if not host or not _NAME.fullmatch(host) or host in names or host in ("localhost", "127.0.0.1", "::1"):
         return []
     return [Endpoint(host, None, False, where)]
@@ -106,13 +111,10 @@ def collect(project: Project, a: Analysis, reader: FileReader) -> None:
     for name, svc in project.services.items():
         data = svc.data
         found: list[Endpoint] = []
-        for k, v in as_mapping(data.get("environment")).items():
-            if v is None:
-                v = env.get(k)
-            if v is not None:
-                text = interpolate(str(v), env)
-                hits = scan(text, k, f"environment {k}", a.hostnames)
-                found += hits or mail_server(str(k), str(v), text, env, a.hostnames, f"environment {k}")
+        for k, v in variable_values(as_mapping(data.get("environment")), env):
+            text = interpolate(v, env)
+            hits = scan(text, k, f"environment {k}", a.hostnames)
+            found += hits or mail_server(k, v, text, env, a.hostnames, f"environment {k}")
         for path in env_files(data, service_base(project, name)):
             rel = os.path.relpath(path, project.directory)
             for k, v in (read_env_file_safe(path, reader) or {}).items():

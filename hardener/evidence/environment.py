@@ -29,15 +29,22 @@ _IDENTIFIER_KEY = re.compile(
 _BARE = re.compile(r"[\w.\-]+")
 
 
+def variable_values(variables: dict, env: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, value as written) of environment variables: ``- NAME`` without a value takes it
+    from the environment Compose reads (the project's .env here); one set nowhere is left out."""
+    out: list[tuple[str, str]] = []
+    for k, v in variables.items():
+        if v is None:
+            v = env.get(k)
+        if v is not None:
+            out.append((str(k), str(v)))
+    return out
+
+
 def env_texts(variables: dict, where: str, env: dict[str, str]) -> list[tuple[str, str]]:
     """(where, value) of environment variables that may hold a hostname."""
     out: list[tuple[str, str]] = []
-    for k, v in variables.items():
-        if v is None:  # "- NAME" takes its value from the environment Compose reads (.env here)
-            v = env.get(k)
-        if v is None:
-            continue
-        v = str(v)
+    for k, v in variable_values(variables, env):
         if _IDENTIFIER_KEY.search(k) and _BARE.fullmatch(interpolate(v, env).strip()):
             continue
         out.append((f"{where}{k}", v))

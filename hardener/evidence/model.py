@@ -124,13 +124,10 @@ class Analysis:
                 raise TooManyDependencies()
             dep = self.deps[(src, dst)] = Dependency(src, dst, [evidence], kind, by_kind={kind: evidence})
             self.by_src.setdefault(src, []).append(dep)
-        elif len(dep.evidence) < MAX_EVIDENCE and evidence not in dep.evidence:
+        elif evidence not in dep.evidence:
             dep.by_kind.setdefault(kind, evidence)
-            dep.evidence.append(evidence)
-            if KIND_ORDER.index(kind) < KIND_ORDER.index(dep.kind):
-                dep.kind = kind
-        elif kind not in dep.by_kind:  # enough reasons are kept; what kind it is still counts
-            dep.by_kind[kind] = evidence
+            if len(dep.evidence) < MAX_EVIDENCE:  # enough reasons are kept; what kind it is still counts
+                dep.evidence.append(evidence)
             if KIND_ORDER.index(kind) < KIND_ORDER.index(dep.kind):
                 dep.kind = kind
         if word is not None and dep.alias_network is None:

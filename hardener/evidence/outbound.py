@@ -14,6 +14,7 @@ import ipaddress
 import re
 
 from hardener.compose import Project, as_mapping, command_texts
+from hardener.evidence.environment import variable_values
 from hardener.evidence.hostnames import strip_comments
 from hardener.evidence.model import Analysis
 from hardener.interpolate import interpolate
@@ -76,12 +77,8 @@ def collect(project: Project, a: Analysis, read: dict[str, list[tuple[ConfigText
     for name, svc in project.services.items():
         data = svc.data
         found: list[str] = []
-        for k, v in as_mapping(data.get("environment")).items():
-            if v is None:
-                v = env.get(k)
-            if v is None:
-                continue
-            v = interpolate(str(v), env)
+        for k, v in variable_values(as_mapping(data.get("environment")), env):
+            v = interpolate(v, env)
             keyed = bool(_STORAGE_KEY.search(k))
             if keyed or v.startswith(("s3://", "gs://")):
                 _scan(v, f"environment {k}", services, found, keyed)

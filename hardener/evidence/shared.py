@@ -16,6 +16,8 @@ from hardener.interpolate import interpolate
 # kinds of evidence that describe what a process connects to (not what the file declares about
 # start order, and not other shared-state inferences)
 _PROPAGATED = frozenset({"hostname", "config", "source"})
+# how a kind of shared state is named in the evidence
+_WHAT = {"vol": "volume", "env_file": "env_file", "env": "environment", "volumes_from": "volumes_from"}
 
 
 def _volumes(data: dict, env: dict[str, str]) -> set[str]:
@@ -93,7 +95,7 @@ def collect(project: Project, a: Analysis) -> None:
                 if targets <= done:
                     continue
                 common = min(common_shares).split(":", 1)
-                what = {"vol": "volume", "env_file": "env_file", "env": "environment", "volumes_from": "volumes_from"}[common[0]]
+                what = _WHAT[common[0]]
                 for dst, why in reached:
                     if dst in done:
                         continue
@@ -108,8 +110,6 @@ def collect(project: Project, a: Analysis) -> None:
 # per distinct tuple): N services of one image naming one database each cost N, not N * N.
 # Smaller groups get one dependency per pair, each naming the member it was learnt from.
 LARGE_GROUP = 4096
-
-_WHAT = {"vol": "volume", "env_file": "env_file", "env": "environment", "volumes_from": "volumes_from"}
 
 
 def _reached(a: Analysis, src: str) -> list[tuple[str, str]]:

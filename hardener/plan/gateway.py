@@ -24,11 +24,15 @@ Node images are routed with ``NODE_USE_ENV_PROXY=1`` (``egress-node-env-proxy``)
 from __future__ import annotations
 
 from hardener.compose import as_mapping, untag
+from hardener.evidence.endpoints import host_of
+from hardener.interpolate import interpolate
 from hardener.plan.model import Finding, GatewayPlan, NetworkPlan
 
 DEFAULT_IMAGE = "ubuntu/squid:6.6-24.04_beta"
 PORT = 3128
 PROXY_KEYS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy")
+# the variables that send a service's requests through a proxy
+OUTBOUND_PROXY_KEYS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 ALL_PROXY_KEYS = PROXY_KEYS + ("ALL_PROXY", "all_proxy", "NODE_USE_ENV_PROXY")
 MARKER = "egress-gateway"
 METADATA = ("169.254.0.0/16", "fd00:ec2::254/128")
@@ -107,7 +111,7 @@ class Gateway:
         env = as_mapping(data.get("environment"))
         if self.routed_already(name, gw):
             return None
-        preset = [k for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy") if env.get(k)]
+        preset = [k for k in OUTBOUND_PROXY_KEYS if env.get(k)]
         if preset:
             return "egress-proxy-preset", f"it sets {preset[0]} already ({env[preset[0]]}): never overwritten"
         if self.owner(name) != name:
@@ -123,9 +127,9 @@ class Gateway:
                                           "networks (moby/moby#36174), so it keeps a direct way out")
         if self.publishes(name):
             return "egress-bypass-edge", "it publishes ports, so it keeps a direct way out (moby/moby#36174)"
-        if "forward-proxy" in t.flags or name in self.forward_proxies():
-            how = (f"another service sends its requests through it ({self.forward_proxies()[name]})"
-                   if name in self.forward_proxies() else "its image is a forward proxy")
+        client = self.forward_proxies().get(name)
+        if "forward-proxy" in t.flags or client:
+            how = f"another service sends its requests through it ({client})" if client else "its image is a forward proxy"
             return "egress-forward-proxy", (f"it is a forward proxy itself ({how}): it sends requests straight out and "
                                             "does not read the proxy variables, so it keeps a direct way out")
         if "client" in t.flags:
@@ -153,18 +157,15 @@ class Gateway:
         cached = self.__dict__.get("_forward_proxies")
         if cached is not None:
             return cached
-        from hardener.interpolate import interpolate
-
         found: dict[str, str] = {}
         for client in self.p.services:
             env = as_mapping(self.p.services[client].data.get("environment"))
-            for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+            for key in OUTBOUND_PROXY_KEYS:
                 value = env.get(key)
                 if value is None:
                     continue
                 text = interpolate(str(untag(value)), self.p.env).strip()
-                host = text.split("://", 1)[-1].split("@")[-1].split("/")[0].rsplit(":", 1)[0].strip("[]").lower()
-                target = self.a.hostnames.get(host)
+                target = self.a.hostnames.get(host_of(text))
                 if target and target != client and not gateway_role(self.p.services[target].data):
                     found.setdefault(target, f"{client} {key}={text}")
         self.__dict__["_forward_proxies"] = found
