@@ -222,20 +222,17 @@ def _not_verified(plan) -> list[str]:
                 if reach:
                     out.append(f"not verified: {m} keeps its reach to {name_list(reach)} ({why})")
         else:
-            reach = [d for d in dict.fromkeys(kept) if d not in members] or list(dict.fromkeys(kept))
+            member_set = set(members)
+            reach = [d for d in dict.fromkeys(kept) if d not in member_set] or list(dict.fromkeys(kept))
             out.append(f"not verified: {name_list(members)} keep their reach to {name_list(reach)} ({why})")
     return out
 
 
 def _grouped_findings(findings) -> list[str]:
     """One line per finding; the same finding for many services (the service's name aside) once."""
-    import re
-
     groups: dict[tuple, list] = {}
     for f in findings:
-        text = f.message
-        if f.service:
-            text = re.sub(r"(?<![\w.\-])" + re.escape(f.service) + r"(?![\w\-])", "<service>", text)
+        text = _masked(f.message, f.service) if f.service else f.message
         groups.setdefault((f.rule, f.note, text), []).append(f)
     out = []
     for (rule, note, text), fs in groups.items():
@@ -245,6 +242,25 @@ def _grouped_findings(findings) -> list[str]:
         else:
             out.append(f"{kind} [{rule}] {name_list([f.service for f in fs])}: {text}")
     return out
+
+
+def _masked(text: str, name: str) -> str:
+    """``text`` with each use of the service name as a whole name replaced by ``<service>`` (not
+    inside a longer name such as ``db-backup`` or ``x.db``). A string search, not a regular
+    expression per service: thousands of services would each compile one."""
+    out, start, i = [], 0, text.find(name)
+    while i >= 0:
+        end = i + len(name)
+        before = text[i - 1] if i else " "
+        after = text[end] if end < len(text) else " "
+        if before.isalnum() or before in "_.-" or after.isalnum() or after in "_-":
+            i = text.find(name, i + 1)
+            continue
+        out += (text[start:i], "<service>")
+        start = end
+        i = text.find(name, end)
+    out.append(text[start:])
+    return "".join(out)
 
 
 def _path_str(parts: list) -> str:

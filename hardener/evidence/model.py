@@ -156,13 +156,11 @@ class Analysis:
             out.extend(d for d in g.dsts if d != src)
         return out
 
-    def evidenced(self, src: str) -> list[str]:
-        """The services ``src`` reaches on evidence (not assumed)."""
-        out = [d.dst for d in self.of(src) if d.kind != "assumed"]
-        for g in self.groups_by_src.get(src, []):
-            if g.kind != "assumed":
-                out.extend(d for d in g.dsts if d != src)
-        return out
+    def shows_evidence(self, src: str) -> bool:
+        """Does ``src`` reach anything on evidence (not assumed)? (A group always has a member
+        other than its source: see :meth:`add_group`.)"""
+        return any(d.kind != "assumed" for d in self.of(src)) or any(
+            g.kind != "assumed" for g in self.groups_by_src.get(src, []))
 
     def pairs(self) -> list[tuple[str, str, str, list[str]]]:
         """Every dependency as (src, dst, kind, evidence), groups expanded (for reports)."""

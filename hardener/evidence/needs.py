@@ -31,6 +31,7 @@ def collect(project: Project, a: Analysis, unread_source: dict[str, str]) -> Non
         n for n, t in tiers.items()
         if t.tier != "data" or t.guessed or "routable" in t.flags
     )
+    uses_data_store = _DataStoreUse(a, data_stores)
     for name, t in tiers.items():
         routing = a.routing.get(name)
         if t.tier == "edge" and routing is not None and not routing.known:
@@ -43,11 +44,39 @@ def collect(project: Project, a: Analysis, unread_source: dict[str, str]) -> Non
             a.add_group(name, data_stores, f"{why}: whatever the file shows", "assumed")
             continue
         unknown = _unknown_needs(project, a, name, unread_source)
-        if unknown and t.tier == "edge" and t.guessed and a.evidenced(name):
+        if unknown and t.tier == "edge" and t.guessed and a.shows_evidence(name):
             unknown = None  # a guessed edge that shows what it reaches is a proxy whose routing is unknown
-        if unknown and data_stores and not any(tiers[d].tier == "data" for d in a.evidenced(name)):
+        if unknown and data_stores and not uses_data_store(name):
             a.assumed.setdefault(name, unknown)
             a.add_group(name, data_stores, f"{unknown}: no evidence either way", "assumed")
+
+
+class _DataStoreUse:
+    """Does a service reach a data store on evidence? A group's member tuple is looked at once,
+    however many services share it (kin groups of thousands of services share one)."""
+
+    def __init__(self, a: Analysis, data_stores: tuple[str, ...]):
+        self.a = a
+        self.data = set(data_stores)
+        self.in_tuple: dict[int, list[str]] = {}  # id(member tuple) -> its first two data stores
+
+    def __call__(self, name: str) -> bool:
+        if any(d.kind != "assumed" and d.dst in self.data for d in self.a.of(name)):
+            return True
+        for g in self.a.groups_by_src.get(name, []):
+            if g.kind == "assumed":
+                continue
+            found = self.in_tuple.get(id(g.dsts))
+            if found is None:
+                found = self.in_tuple[id(g.dsts)] = []
+                for d in g.dsts:
+                    if d in self.data and d not in found:
+                        found.append(d)
+                        if len(found) == 2:
+                            break
+            if any(d != name for d in found):
+                return True
+        return False
 
 
 def _unknown_needs(project: Project, a: Analysis, name: str, unread_source: dict[str, str]) -> str | None:

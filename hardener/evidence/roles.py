@@ -9,11 +9,12 @@ from hardener.evidence.model import Analysis
 
 def collect(project: Project, a: Analysis) -> None:
     data_stores = tuple(n for n, t in a.tiers.items() if t.tier == "data")
-    by_family: dict[str, tuple[str, ...]] = {}
+    families: dict[str, list[str]] = {}
     for d in data_stores:
         fam = a.tiers[d].family
         if fam:
-            by_family[fam] = by_family.get(fam, ()) + (d,)
+            families.setdefault(fam, []).append(d)
+    by_family = {fam: tuple(stores) for fam, stores in families.items()}
     exporters = tuple(n for n, t in a.tiers.items() if "exporter" in t.flags)
     for name, t in a.tiers.items():
         if "admin" in t.flags:

@@ -53,7 +53,8 @@ class Core:
         self._members: dict[str, list[str]] = {}
         for n in project.services:
             self._members.setdefault(self.owner(n), []).append(n)
-        self._net_members: dict[str, list[str]] | None = None  # network -> owners, built on first use
+        # network -> owners (a dict used as an ordered set: leaving is O(1)), built on first use
+        self._net_members: dict[str, dict[str, None]] | None = None
         self._dst_members: set[str] = set()
         self._dst_version = 0
         self._reach_cache: tuple | None = None  # see _reaches_many
@@ -141,10 +142,21 @@ class Core:
                 for s in members:
                     in_tuples[s].append(key)
         signature: dict[str, tuple] = {}
+        covered_by: dict[frozenset, set[str]] = {}  # the clients a set of member tuples counts
         for s in stores:
-            covered = set().union(*(tuple_srcs[k] for k in in_tuples[s])) if in_tuples[s] else set()
-            own = frozenset(c for c in direct[s] if c not in covered and c != s)
-            signature[s] = (own, frozenset(in_tuples[s]))
+            # clients a member tuple already counts are not counted again: the tuples' sources are
+            # gathered once per distinct set of tuples, or each client looked up in them when that
+            # is cheaper (a store in many tuples with few clients of its own)
+            keys = frozenset(in_tuples[s])
+            covering = [tuple_srcs[k] for k in in_tuples[s]]
+            covered = covered_by.get(keys)
+            if covered is None and len(direct[s]) * len(covering) > sum(map(len, covering)):
+                covered = covered_by[keys] = set().union(*covering)
+            if covered is not None:
+                own = frozenset(c for c in direct[s] if c != s and c not in covered)
+            else:
+                own = frozenset(c for c in direct[s] if c != s and not any(c in srcs for srcs in covering))
+            signature[s] = (own, keys)
         return signature
 
     def group_stores(self, stores: list[str]) -> None:
@@ -283,8 +295,8 @@ class Core:
             for o in self.p.services:
                 if self.owner(o) == o:
                     for n in self.nets_after(o):
-                        self._net_members.setdefault(n, []).append(o)
-        return list(self._net_members.get(net, []))
+                        self._net_members.setdefault(n, {})[o] = None
+        return list(self._net_members.get(net, ()))
 
     def join(self, name: str, net: str, why: str) -> bool:
         o = self.owner(name)
@@ -296,7 +308,7 @@ class Core:
             if o in self._dst_members:
                 self._dst_version += 1
             if self._net_members is not None:
-                self._net_members.setdefault(net, []).append(o)
+                self._net_members.setdefault(net, {})[o] = None
         return True
 
     def leave(self, name: str, net: str) -> None:
@@ -306,8 +318,8 @@ class Core:
             self.why[o].pop(net, None)
             if o in self._dst_members:
                 self._dst_version += 1
-            if self._net_members is not None and o in self._net_members.get(net, []):
-                self._net_members[net].remove(o)
+            if self._net_members is not None:
+                self._net_members.get(net, {}).pop(o, None)
 
     def full_nets(self, o: str) -> list[str]:
         """Networks the service is on in every file of the project."""
@@ -366,13 +378,17 @@ class Core:
                 reached.update(d.dst for d in self.a.of(n))
                 for g in self.a.groups_by_src.get(n, []):
                     reached |= self.dst_set(g)
-            hit = self._reach_cache = (targets, len(targets), names, reached)
-        names, reached = hit[2], hit[3]
+            hit = self._reach_cache = (targets, len(targets), names, reached, {})
+        names, reached, meets = hit[2], hit[3], hit[4]
         for m in self.members(owner):
             if any(self.owner(d.dst) in targets for d in self.a.of(m)):
                 return True
             for g in self.a.groups_by_src.get(m, []):
-                if not names.isdisjoint(self.dst_set(g)):
+                # groups of one kin share one member tuple: each distinct tuple is compared once
+                met = meets.get(id(g.dsts))
+                if met is None:
+                    met = meets[id(g.dsts)] = not names.isdisjoint(self.dst_set(g))
+                if met:
                     return True
         return not reached.isdisjoint(self.members(owner))
 

@@ -59,12 +59,13 @@ class Flat:
             stores = [o for o in members if self.is_store_owner(o)]
             if not stores:
                 continue
-            others = [o for o in members if o not in stores]
-            fixed = self.fixed_name(net) or ("an external network" if self.external(net) else None)
             store_set = set(stores)
+            others = [o for o in members if o not in store_set]
+            fixed = self.fixed_name(net) or ("an external network" if self.external(net) else None)
             clients = [o for o in others if self.reaches_any(o, store_set)]
+            client_set = set(clients)
+            non_clients = [o for o in others if o not in client_set]
             if self.fixed_addressing(net):
-                non_clients = [o for o in others if o not in clients]
                 edges = [o for o in others if any(self.tiers[m].tier == "edge" for m in self.members(o))]
                 if non_clients:
                     self.report_fixed_addressing(net, stores, non_clients, "services that do not use them:")
@@ -79,7 +80,6 @@ class Flat:
             for s in stores:
                 why = self.cannot_leave(s, net)
                 (stuck if why else movers).append((s, why))
-            non_clients = [o for o in others if o not in clients]
             shared = f" ({'name: ' + fixed if not self.external(net) else 'external'})" if fixed else ""
             what = (f"network {net}{shared} carries data stores {names(stores)} together with "
                     f"{names(non_clients) if non_clients else 'services'} that do not use them"

@@ -18,7 +18,7 @@ from hardener.plan.model import Finding, NetworkPlan
 class Internal:
     def mark_internal(self) -> None:
         created = {self.names[r] for r in self.data_roles()}
-        candidates: list[str] = []
+        candidates: dict[str, None] = {}  # an ordered set
         for net in list(self.declared) + sorted(created):
             if net == "default" or self.external(net) or self.already_internal(net) or net in candidates:
                 continue
@@ -50,7 +50,7 @@ class Internal:
                         f"it has {self.fixed_addressing(net)}, and the tool does not change networks services pin "
                         "addresses on", False))
                 continue
-            candidates.append(net)
+            candidates[net] = None
         internal = set(candidates)
         changed = True
         while changed:  # a member that cannot be given another way out blocks the network
