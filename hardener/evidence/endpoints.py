@@ -67,13 +67,15 @@ def _kind(scheme: str | None, port: int | None, key: str) -> bool:
 def scan(text: str, key: str, where: str, names: dict[str, str]) -> list[Endpoint]:
     out: list[Endpoint] = []
     seen: set[str] = set()
-    for m in _URL.finditer(text):
+    # each pattern is tried only on text that has what it needs ("://"; a dot and a colon): most
+    # values have neither, and a failed search still reads every character
+    for m in (_URL.finditer(text) if "://" in text else ()):
         scheme, host, port = m.group(1), m.group(2).strip("[]"), m.group(3)
         if outside(host, names):
             p = int(port) if port else None
             out.append(Endpoint(host.lower(), p, _kind(scheme, p, key) if scheme.lower() not in ("s3",) else True, where))
             seen.add(host.lower())
-    for m in _HOSTPORT.finditer(text):
+    for m in (_HOSTPORT.finditer(text) if ":" in text and "." in text else ()):
         host, port = m.group(1).lower(), int(m.group(2))
         if host not in seen and outside(host, names):
             out.append(Endpoint(host, port, _kind(None, port, key), where))

@@ -39,9 +39,48 @@ _XML_COMMENT = LazyRe(r"<!--.*?-->", re.S)
 def strip_comments(text: str) -> str:
     """A configuration text without its comments (``#``/``;`` to the end of a line, ``<!-- -->``);
     line breaks inside XML comments are kept so that line numbers stay true."""
+    return strip_line_comments(strip_xml_comments(text))
+
+
+def strip_xml_comments(text: str) -> str:
     if "<!--" in text:
         text = _XML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    return text
+
+
+def strip_line_comments(text: str) -> str:
+    if "#" not in text and ";" not in text:
+        return text
     return _LINE_COMMENT.sub("", text)
+
+
+# Up to this many names, a configuration text is first searched for the names themselves (a fast
+# substring search per name) and only the lines holding one are read token by token; with more
+# names than this, reading every token of the text is the cheaper way.
+SEARCH_NAMES_UP_TO = 64
+
+
+def lines_containing(text: str, needles: list[str]) -> str:
+    """The lines of ``text`` that contain one of ``needles`` (lower case; compared with the text
+    in lower case), in order, joined by line breaks. Every pattern read from configuration here
+    matches within a line, so reading these lines finds what reading the whole text finds."""
+    low = text.lower()
+    if len(low) != len(text):  # lower-casing changed the length (rare letters): line by line
+        return "\n".join(line for line, lw in zip(text.split("\n"), low.split("\n")) if any(n in lw for n in needles))
+    starts: set[int] = set()
+    for n in needles:
+        i = low.find(n)
+        while i >= 0:
+            starts.add(low.rfind("\n", 0, i) + 1)
+            end = low.find("\n", i)
+            if end < 0:
+                break
+            i = low.find(n, end)
+    out = []
+    for start in sorted(starts):
+        end = text.find("\n", start)
+        out.append(text[start:] if end < 0 else text[start:end])
+    return "\n".join(out)
 # In source code only host-shaped uses count.
 _STRONG = LazyRe(
     r"(?:://|@|(?<![\w.\-])(?=[A-Za-z0-9_][\w\-.]*:\d)|['\"`]|host\w*\s*[=:]\s*['\"]?)"
@@ -90,7 +129,14 @@ class HostnameMatcher:
             return []
         rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
         if kind == "config":
-            text = strip_comments(text)  # "# upstream db" in a comment is not a host
+            text = strip_xml_comments(text)
+            if len(self.hostnames) <= SEARCH_NAMES_UP_TO:
+                low = text.lower()
+                present = [n for n in self.hostnames if n in low]
+                if not present:
+                    return []
+                text = lines_containing(text, present)
+            text = strip_line_comments(text)  # "# upstream db" in a comment is not a host
         out = []
         get = self.hostnames.get
         exact = kind == "source"

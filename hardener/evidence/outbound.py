@@ -15,7 +15,7 @@ import re
 
 from hardener.compose import Project, as_mapping, command_texts
 from hardener.evidence.environment import variable_values
-from hardener.evidence.hostnames import strip_comments
+from hardener.evidence.hostnames import lines_containing, strip_line_comments, strip_xml_comments
 from hardener.evidence.model import Analysis
 from hardener.interpolate import interpolate
 from hardener.lazyre import LazyRe
@@ -54,11 +54,11 @@ def outside(host: str, services: dict[str, str]) -> bool:
 
 
 def _scan(text: str, where: str, services: dict[str, str], out: list[str], keyed: bool) -> None:
-    for m in _URL.finditer(text):
+    for m in (_URL.finditer(text) if "://" in text else ()):
         if outside(m.group(1), services):
             out.append(f"{where} names {clip(m.group(1), 60)}")
             return
-    for m in _ENDPOINT.finditer(text):
+    for m in (_ENDPOINT.finditer(text) if "endpoint" in text.lower() else ()):
         if outside(m.group(1), services):
             out.append(f"{where} names endpoint {clip(m.group(1), 60)}")
             return
@@ -69,6 +69,30 @@ def _scan(text: str, where: str, services: dict[str, str], out: list[str], keyed
             out.append(f"{where} points at {clip(v, 60)}")
         elif outside(host, services):
             out.append(f"{where} names {clip(host, 60)}")
+
+
+def _scan_config(text: str, where: str, services: dict[str, str], out: list[str]) -> None:
+    """:func:`_scan` and replication for a configuration text without its comments. A URL lies
+    within one line, so only the lines holding "://" are read for URLs (a Grafana dashboard is
+    hundreds of kilobytes); the other patterns are looked for only when their keyword is there."""
+    text = strip_xml_comments(text)
+    low = text.lower()
+    named = False
+    if "://" in text:
+        for m in _URL.finditer(strip_line_comments(lines_containing(text, ["://"]))):
+            if outside(m.group(1), services):
+                out.append(f"{where} names {clip(m.group(1), 60)}")
+                named = True
+                break
+    if not named and "endpoint" in low:
+        for m in _ENDPOINT.finditer(strip_line_comments(text)):
+            if outside(m.group(1), services):
+                out.append(f"{where} names endpoint {clip(m.group(1), 60)}")
+                break
+    if "replicaof" in low or "slaveof" in low:
+        m = _REPLICAOF.search(strip_line_comments(text))
+        if m and outside(m.group(1), services):
+            out.append(f"{where} replicates from {m.group(1)}")
 
 
 def collect(project: Project, a: Analysis, read: dict[str, list[tuple[ConfigText, str | None]]]) -> None:
@@ -94,10 +118,6 @@ def collect(project: Project, a: Analysis, read: dict[str, list[tuple[ConfigText
                 _scan(text, where, services, found, False)
         for ct, dialect in read.get(name, []):
             if dialect is None:
-                text = strip_comments(ct.text)
-                _scan(text, f"config {ct.where}", services, found, False)
-                m = _REPLICAOF.search(text)
-                if m and outside(m.group(1), services):
-                    found.append(f"config {ct.where} replicates from {m.group(1)}")
+                _scan_config(ct.text, f"config {ct.where}", services, found)
         for item in found:
             a.add_outbound(name, item)

@@ -11,7 +11,13 @@ _URL = re.compile(r"""^\s*(?:ProxyPass(?:Match|Reverse)?|BalancerMember|SetHandl
 _COMMENT = re.compile(r"^\s*#.*$", re.M)
 
 
+_KEYWORDS = ("<virtualhost", "proxypass", "serverroot", "loadmodule", "documentroot")
+
+
 def detect(path: str, text: str) -> bool:
+    low = text.lower()  # the keywords first: a substring search is much cheaper than the pattern
+    if not any(k in low for k in _KEYWORDS):
+        return False
     return bool(re.search(r"^\s*(?:<VirtualHost|ProxyPass|ServerRoot|LoadModule|DocumentRoot)\b", text, re.M | re.I))
 
 

@@ -13,6 +13,8 @@ _COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:
+    if "ingress" not in text:
+        return False
     return bool(re.search(r"^\s*ingress\s*:", text, re.M)) and bool(re.search(r"^\s*(?:tunnel|credentials-file)\s*:", text, re.M))
 
 

@@ -11,7 +11,7 @@ _COMMENT = re.compile(r"(?://|#).*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:
-    return path.lower().endswith(".vcl") or bool(re.search(r"^\s*vcl\s+4", text, re.M))
+    return path.lower().endswith(".vcl") or ("vcl" in text and bool(re.search(r"^\s*vcl\s+4", text, re.M)))
 
 
 def upstreams(text: str) -> list[tuple[str, int]]:

@@ -1,0 +1,110 @@
+"""Shortcuts in reading configuration text find exactly what reading every token finds.
+
+Large configuration files (a Grafana dashboard is hundreds of kilobytes) are searched for the
+service names first and only the lines holding one are read token by token; URLs are read only on
+lines holding "://"; proxy dialects are recognised by a keyword before their pattern is tried; a
+report masks a service's name without a regular expression per service. Each shortcut is compared
+here with the full reading it replaces, on generated text.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hardener.evidence  # noqa: F401  (loads the submodules)
+from hardener.evidence.proxies import apache, cloudflared, traefik, varnish
+from hardener.report import _masked
+
+hostnames = sys.modules["hardener.evidence.hostnames"]
+outbound = sys.modules["hardener.evidence.outbound"]
+
+NAMES = ["db", "api", "redis-cache", "web.internal", "app_1"]
+PIECES = NAMES + [
+    "DB", "Api", " ", "  ", "\n", "\n\n", "\t", "#", ";", "<!--", "-->", "://", "http", "https://", "s3://bucket",
+    "minio.example.com", "endpoint", "Endpoint: ", "replicaof ", "slaveof", ":5432", ":10m", "/", "@", "=", ",",
+    "'", '"', "(", ")", "[", "]", "{", "}", ".", "-", "_", "x", "İ", "ß", "proxy_pass", "upstream", "example.org",
+    "localhost", "10.0.0.1",
+]
+texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+name_sets = st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True)
+
+
+def full_find(names: list[str], text: str) -> list[tuple[str, str]]:
+    """The whole text read token by token, as before the name search."""
+    matcher = hostnames.HostnameMatcher({n: n.upper() for n in names})
+    old = hostnames.SEARCH_NAMES_UP_TO
+    hostnames.SEARCH_NAMES_UP_TO = -1
+    try:
+        return matcher.find(text, "config")
+    finally:
+        hostnames.SEARCH_NAMES_UP_TO = old
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=texts, names=name_sets)
+def test_config_search_finds_what_every_token_finds(text, names):
+    matcher = hostnames.HostnameMatcher({n: n.upper() for n in names})
+    assert matcher.find(text, "config") == full_find(names, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts, needles=st.lists(st.sampled_from(NAMES + ["://"]), min_size=1, max_size=3))
+def test_lines_containing_keeps_exactly_the_lines_with_a_needle(text, needles):
+    expected = [line for line in text.split("\n") if any(n in line.lower() for n in needles)]
+    assert hostnames.lines_containing(text, needles) == "\n".join(expected)
+
+
+def full_outbound(text: str, services: dict[str, str]) -> list[str]:
+    """The whole text without comments through every pattern, as before."""
+    out: list[str] = []
+    stripped = hostnames.strip_comments(text)
+    outbound._scan(stripped, "config c", services, out, False)
+    m = outbound._REPLICAOF.search(stripped)
+    if m and outbound.outside(m.group(1), services):
+        out.append(f"config c replicates from {m.group(1)}")
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=texts, names=name_sets)
+def test_outbound_config_scan_finds_what_the_full_scan_finds(text, names):
+    services = {n: n for n in names}
+    out: list[str] = []
+    outbound._scan_config(text, "config c", services, out)
+    assert out == full_outbound(text, services)
+
+
+@pytest.mark.parametrize("module,pattern,flags", [
+    (apache, r"^\s*(?:<VirtualHost|ProxyPass|ServerRoot|LoadModule|DocumentRoot)\b", re.M | re.I),
+    (cloudflared, None, 0),
+    (traefik, r"\b(?:loadBalancer|routers|entryPoints|providers)\b", 0),
+    (varnish, r"^\s*vcl\s+4", re.M),
+])
+@settings(max_examples=150, deadline=None)
+@given(text=st.lists(st.sampled_from(PIECES + [
+    "<VirtualHost", "ProxyPass", "loadmodule", "ingress:", "tunnel:", "credentials-file:", "loadBalancer",
+    "routers", "entryPoints", "vcl 4", "VCL", "providers"]), max_size=30).map("".join))
+def test_dialect_keywords_decide_as_the_patterns_do(module, pattern, flags, text):
+    for path in ("x.yml", "x.conf", "x.toml"):
+        if module is cloudflared:
+            expected = bool(re.search(r"^\s*ingress\s*:", text, re.M)) and bool(
+                re.search(r"^\s*(?:tunnel|credentials-file)\s*:", text, re.M))
+        elif module is traefik and not path.endswith((".yml", ".yaml", ".toml")):
+            expected = False
+        else:
+            expected = bool(re.search(pattern, text, flags))
+        assert module.detect(path, text) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(["db", "db-1", "x.db", "db.", "_db", " ", ":", "é", "dbx", "-"]),
+                     max_size=12).map("".join),
+       name=st.sampled_from(["db", "db-1", "d"]))
+def test_masked_name_is_the_whole_name_pattern(text, name):
+    expected = re.sub(r"(?<![\w.\-])" + re.escape(name) + r"(?![\w\-])", "<service>", text)
+    assert _masked(text, name) == expected
