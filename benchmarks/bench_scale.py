@@ -183,12 +183,14 @@ def main() -> int:
         if cleanup is not None:
             cleanup.cleanup()
 
-    print("Summary (net CPU ms per service at each size; worst growth per doubling; verdict):")
+    print("Summary (net CPU ms per service at each size; worst growth per doubling; worst CPU per 4x services; verdict):")
     for r in results:
         per = " ".join(f"{row['net_ms_per_service']:.3f}" for row in r["sizes"])
-        worst = max((s["growth"] for s in r["doublings"] if s["ok"] is not None), default=float("nan"))
+        worst = max((s["growth"] for s in r["doublings"] if s["ok"] is not None), default=None)
+        worst4 = max((q["cpu_ratio"] for q in r["quadruplings"]), default=None)
         verdict = {True: "LINEAR", False: "NOT LINEAR", None: "UNDECIDED"}[r["linear"]]
-        print(f"  {r['shape']:<10} {per:<40} {worst:5.2f}x  {verdict}")
+        print(f"  {r['shape']:<10} {per:<40} {f'{worst:.2f}x' if worst is not None else '-':>6} "
+              f"{f'{worst4:.2f}x' if worst4 is not None else '-':>6}  {verdict}")
     problems = [p for r in results for p in r["problems"]]
     for p in problems:
         print(f"PROBLEM: {p}")

@@ -63,7 +63,8 @@ class ComposeFile:
         """id(mapping) -> the mappings that merge it in with ``<<`` (computed once)."""
         cached = self.__dict__.get("_merges")
         if cached is None:
-            cached = self.__dict__["_merges"] = merge_index(self.root)
+            # a merge key is the plain scalar << in the text: without one there is nothing to walk
+            cached = self.__dict__["_merges"] = merge_index(self.root) if "<<" in self.doc.text else {}
         return cached
 
     def merge_users(self, node: Node) -> list[str]:

@@ -159,21 +159,41 @@ DEFAULTS = Settings()
 # --- finding the file ---------------------------------------------------------------------------
 
 
-def find_config(start: str) -> str | None:
-    """The nearest configuration file at or above the folder ``start``."""
+def find_config(start: str, known: dict[str, str | None] | None = None) -> str | None:
+    """The nearest configuration file at or above the folder ``start``. ``known``: the answers
+    for folders looked at before (filled in for every folder passed on the way up), so that files
+    in sibling folders do not search their common parents again."""
+    known = {} if known is None else known
     here = os.path.abspath(start)
+    passed: list[str] = []
+    found: str | None = None
     while True:
-        for name in CONFIG_FILES:
-            candidate = os.path.join(here, name)
-            if os.path.isfile(candidate):
-                return candidate
-        candidate = os.path.join(here, PYPROJECT)
-        if os.path.isfile(candidate) and _has_table(candidate):
-            return candidate
+        if here in known:
+            found = known[here]
+            break
+        passed.append(here)
+        found = _config_in(here)
+        if found is not None:
+            break
         parent = os.path.dirname(here)
         if parent == here or os.path.exists(os.path.join(here, ".git")):
-            return None
+            break
         here = parent
+    for folder in passed:
+        known[folder] = found
+    return found
+
+
+def _config_in(folder: str) -> str | None:
+    """The configuration file in this folder itself, if any."""
+    for name in CONFIG_FILES:
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate):
+            return candidate
+    candidate = os.path.join(folder, PYPROJECT)
+    if os.path.isfile(candidate) and _has_table(candidate):
+        return candidate
+    return None
 
 
 def _has_table(path: str) -> bool:
@@ -206,10 +226,7 @@ class Finder:
         if self.explicit:
             return self.load(self.explicit)
         folder = os.getcwd() if path == "-" else path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-        folder = os.path.abspath(folder)
-        if folder not in self._by_dir:
-            self._by_dir[folder] = find_config(folder)
-        found = self._by_dir[folder]
+        found = find_config(folder, self._by_dir)
         return self.load(found) if found else DEFAULTS
 
     def load(self, path: str) -> Settings:

@@ -3,6 +3,44 @@
 from __future__ import annotations
 
 import os
+import stat
+
+# folder (absolute, normalised) -> its real path, for the rest of the command: see realpath()
+_REAL_FOLDERS: dict[str, str] = {}
+
+
+def realpath(path: str) -> str:
+    """``os.path.realpath(path)``, remembering the real path of each folder on the way for the
+    rest of the command: a run reads many files in the same few folders, and os.path.realpath
+    lstat()s every component of every path again. Only the last component is looked at anew
+    (a link there is resolved as os.path.realpath does). The command line forgets the folders at
+    the start of each invocation (:func:`forget_folders`)."""
+    if not path.startswith(os.sep) or path.startswith("//") or os.path.normpath(path) != path:
+        return os.path.realpath(path)  # relative, or with "." / ".." to resolve in order
+    pending: list[tuple[str, str]] = []  # (folder, name) from the path up to a known folder
+    head = path
+    while head not in _REAL_FOLDERS:
+        parent, name = os.path.split(head)
+        if not name:  # the root
+            _REAL_FOLDERS[head] = os.path.realpath(head)
+            break
+        pending.append((head, name))
+        head = parent
+    real = _REAL_FOLDERS[head]
+    for i, (prefix, name) in enumerate(reversed(pending)):
+        full = os.path.join(real, name)
+        try:
+            link = stat.S_ISLNK(os.lstat(full).st_mode)
+        except OSError:
+            link = False  # missing: kept as written, as os.path.realpath does
+        real = os.path.realpath(full) if link else full
+        if i < len(pending) - 1:
+            _REAL_FOLDERS[prefix] = real
+    return real
+
+
+def forget_folders() -> None:
+    _REAL_FOLDERS.clear()
 
 
 def under(real: str, real_root: str) -> bool:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from hardener.envfile import parse_env_text
-from hardener.fsutil import under
+from hardener.fsutil import realpath, under
 from hardener.interpolate import interpolate
 from hardener.yamlload import untag
 
@@ -53,7 +53,7 @@ class FileReader:
     """Reads small text files inside one root, once each."""
 
     def __init__(self, root: str, limits: ScanLimits = ScanLimits()):
-        self.root = os.path.realpath(root)
+        self.root = realpath(root)
         self.limits = limits
         # A project whose folder is the filesystem's root (a document on standard input read
         # from "/") has no tree to stay inside: read nothing.
@@ -65,7 +65,7 @@ class FileReader:
     def real(self, path: str) -> str:
         r = self.reals.get(path)
         if r is None:
-            r = self.reals[path] = os.path.realpath(path)
+            r = self.reals[path] = realpath(path)
         return r
 
     def inside(self, path: str) -> bool:

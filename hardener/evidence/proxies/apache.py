@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "apache"
 
-_URL = re.compile(r"""^\s*(?:ProxyPass(?:Match|Reverse)?|BalancerMember|SetHandler|ProxyRemote)\b[^\n]*?(?:[a-z]+:)?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M | re.I)
-_COMMENT = re.compile(r"^\s*#.*$", re.M)
+_URL = LazyRe(r"""^\s*(?:ProxyPass(?:Match|Reverse)?|BalancerMember|SetHandler|ProxyRemote)\b[^\n]*?(?:[a-z]+:)?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M | re.I)
+_COMMENT = LazyRe(r"^\s*#.*$", re.M)
 
 
 _KEYWORDS = ("<virtualhost", "proxypass", "serverroot", "loadmodule", "documentroot")

@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "caddy"
 
-_HINT = re.compile(r"^\s*(?:reverse_proxy|php_fastcgi|file_server|encode|respond|redir|handle(?:_path)?|root)\b", re.M)
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
-_DIRECTIVE = re.compile(r"^\s*(?:reverse_proxy|php_fastcgi|to)\b([^{\n]*)", re.M)
-_DIAL = re.compile(r'"dial"\s*:\s*"([A-Za-z0-9_][\w.\-]*):')
-_ADDR = re.compile(r"(?:^|\s)(?:[a-z+]+://)?([A-Za-z0-9_][\w.\-]*)(?::\d+|(?=\s|$))")
+_HINT = LazyRe(r"^\s*(?:reverse_proxy|php_fastcgi|file_server|encode|respond|redir|handle(?:_path)?|root)\b", re.M)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
+_DIRECTIVE = LazyRe(r"^\s*(?:reverse_proxy|php_fastcgi|to)\b([^{\n]*)", re.M)
+_DIAL = LazyRe(r'"dial"\s*:\s*"([A-Za-z0-9_][\w.\-]*):')
+_ADDR = LazyRe(r"(?:^|\s)(?:[a-z+]+://)?([A-Za-z0-9_][\w.\-]*)(?::\d+|(?=\s|$))")
 
 
 def detect(path: str, text: str) -> bool:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "cloudflared"
 
-_SERVICE = re.compile(r"""^\s*-?\s*service\s*:\s*["']?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M)
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+_SERVICE = LazyRe(r"""^\s*-?\s*service\s*:\s*["']?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:

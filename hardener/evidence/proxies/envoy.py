@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "envoy"
 
-_ADDRESS = re.compile(r"""\baddress\s*:\s*["']?([A-Za-z0-9_${}][\w.\-${}]*)["']?\s*(?:,|$|\n|})""", re.M)
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+_ADDRESS = LazyRe(r"""\baddress\s*:\s*["']?([A-Za-z0-9_${}][\w.\-${}]*)["']?\s*(?:,|$|\n|})""", re.M)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "haproxy"
 
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
-_SERVER = re.compile(r"^\s*server\s+\S+\s+(?:[a-z]+@)?([A-Za-z0-9_][\w.\-]*)(?=[:\s]|$)", re.M)
-_TEMPLATE = re.compile(r"^\s*server-template\s+\S+\s+\S+\s+([A-Za-z0-9_][\w.\-]*)(?=[:\s]|$)", re.M)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
+_SERVER = LazyRe(r"^\s*server\s+\S+\s+(?:[a-z]+@)?([A-Za-z0-9_][\w.\-]*)(?=[:\s]|$)", re.M)
+_TEMPLATE = LazyRe(r"^\s*server-template\s+\S+\s+\S+\s+([A-Za-z0-9_][\w.\-]*)(?=[:\s]|$)", re.M)
 
 
 def detect(path: str, text: str) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "kong"
 
-_URL = re.compile(r"""\burl\s*:\s*["']?[a-z]+://([A-Za-z0-9_$][\w.\-${}]*)""", re.I)
-_HOST = re.compile(r"""^\s*-?\s*(?:host|target)\s*:\s*["']?([A-Za-z0-9_$][\w.\-${}]*)""", re.M)
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+_URL = LazyRe(r"""\burl\s*:\s*["']?[a-z]+://([A-Za-z0-9_$][\w.\-${}]*)""", re.I)
+_HOST = LazyRe(r"""^\s*-?\s*(?:host|target)\s*:\s*["']?([A-Za-z0-9_$][\w.\-${}]*)""", re.M)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:

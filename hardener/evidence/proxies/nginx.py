@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "nginx"
 
-_HINT = re.compile(r"^\s*(?:server\s*\{|location\s|(?:proxy|fastcgi|uwsgi|grpc)_pass\s|upstream\s+\S+\s*\{|http\s*\{|events\s*\{)", re.M)
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
-_HOSTS = re.compile(
+_HINT = LazyRe(r"^\s*(?:server\s*\{|location\s|(?:proxy|fastcgi|uwsgi|grpc)_pass\s|upstream\s+\S+\s*\{|http\s*\{|events\s*\{)", re.M)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
+_HOSTS = LazyRe(
     r"\b(?:proxy|fastcgi|uwsgi|scgi|grpc|memcached)_pass\s+(?:[a-z]+://)?([A-Za-z0-9_][\w.\-]*?)(?=[:;/\s]|$)"
     r"|(?:^|[{;])\s*server\s+(?:unix:\S+|([A-Za-z0-9_][\w.\-]*?))(?=[:;\s])"
     r"|://([A-Za-z0-9_][\w.\-]*?)(?=[:/;\s\"']|$)",

@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "traefik"
 
-_URL = re.compile(r"""\burl\s*[:=]\s*["']?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.I)
-_ADDRESS = re.compile(r"""\baddress\s*[:=]\s*["']?([A-Za-z0-9_][\w.\-]*):\d""", re.I)
-_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$", re.M)
+_URL = LazyRe(r"""\burl\s*[:=]\s*["']?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.I)
+_ADDRESS = LazyRe(r"""\baddress\s*[:=]\s*["']?([A-Za-z0-9_][\w.\-]*):\d""", re.I)
+_COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from hardener.lazyre import LazyRe
+
 NAME = "varnish"
 
-_HOST = re.compile(r"""\.host\s*=\s*"([A-Za-z0-9_][\w.\-]*)"\s*;""")
-_COMMENT = re.compile(r"(?://|#).*$", re.M)
+_HOST = LazyRe(r"""\.host\s*=\s*"([A-Za-z0-9_][\w.\-]*)"\s*;""")
+_COMMENT = LazyRe(r"(?://|#).*$", re.M)
 
 
 def detect(path: str, text: str) -> bool:
