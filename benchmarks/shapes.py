@@ -21,6 +21,12 @@ Shapes:
                names the stores)
   edge-data    half edge services (nginx publishing a port, no configuration in the project), half
                data stores (postgres, redis), nothing else: 2,500 + 2,500 at 5,000 services
+  long-chain   one extends chain through the whole file: each application extends the one before
+               it (8,000 services: a chain 6,000 deep), with a postgres per block that some name
+  shared-nets  many declared networks (one per 50 services), every service on two of them, APIs
+               with network aliases: nginx, an API, postgres, redis per block
+  anchor-nets  the networks come from an anchor every service merges (``<<: *base`` holding
+               ``networks: [appnet]``): APIs, MySQL stores, workers and redis
   mixed        the earlier benchmark's blocks of 10 (edge, five apps in several styles, postgres,
                redis, adminer, a worker on the bridge network; a third of the blocks with their own
                declared network pair)
@@ -409,6 +415,87 @@ def mixed(services: int) -> Project:
     return Project("".join(parts), files)
 
 
+# --- long-chain -------------------------------------------------------------------------------
+
+def long_chain(services: int) -> Project:
+    out = [_header("long-chain", services, "one extends chain through the whole file"), "services:\n",
+           "  base:\n    image: ghcr.io/acme/api:5\n    environment:\n      LOG_LEVEL: info\n"]
+    prev = "base"
+    for k in range(_blocks(services, 4)):
+        for j in range(3):
+            name = f"app{k}-{j}"
+            if k == 0 and j == 0:
+                continue  # base is the first of the chain
+            env = f"      DATABASE_URL: postgres://db{k}:5432/app\n" if j == 1 else f"      INSTANCE: \"{k}-{j}\"\n"
+            out.append(f"  {name}:\n    extends:\n      service: {prev}\n    environment:\n{env}")
+            prev = name
+        out.append(f"  db{k}:\n    image: postgres:16-alpine\n")
+    return Project("".join(out))
+
+
+# --- shared-nets ------------------------------------------------------------------------------
+
+def shared_nets(services: int) -> Project:
+    blocks = _blocks(services, 4)
+    nets = max(2, services // 50)
+    out = [_header("shared-nets", services, f"{nets} declared networks, every service on two"), "services:\n"]
+    for k in range(blocks):
+        a, b = f"net{k % nets}", f"net{(k + 1) % nets}"
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    networks: [{a}, {b}]\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:6\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      REDIS_URL: redis://cache{k}:6379\n"
+            f"    networks:\n"
+            f"      {a}:\n"
+            f"        aliases: [api{k}.internal]\n"
+            f"      {b}:\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"    networks: [{a}, {b}]\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+            f"    networks: [{a}]\n"
+        )
+    out.append("\nnetworks:\n")
+    out.extend(f"  net{j}:\n" + ("    driver: bridge\n" if j % 3 == 0 else "") for j in range(nets))
+    return Project("".join(out))
+
+
+# --- anchor-nets ------------------------------------------------------------------------------
+
+def anchor_nets(services: int) -> Project:
+    out = [_header("anchor-nets", services, "networks from an anchor every service merges"),
+           "x-base: &base\n  restart: always\n  networks:\n    - appnet\n\nservices:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  api{k}:\n"
+            f"    <<: *base\n"
+            f"    image: ghcr.io/acme/api:7\n"
+            f"    environment:\n"
+            f"      - DB_HOST=db{k}\n"
+            f"  db{k}:\n"
+            f"    <<: *base\n"
+            f"    image: mysql:8\n"
+            f"  worker{k}:\n"
+            f"    <<: *base\n"
+            f"    image: ghcr.io/acme/worker:7\n"
+            f"    depends_on:\n"
+            f"      - db{k}\n"
+            f"  cache{k}:\n"
+            f"    <<: *base\n"
+            f"    image: redis:7-alpine\n"
+        )
+    out.append("\nnetworks:\n  appnet: {}\n")
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -417,8 +504,11 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "extends": extends,
     "build": build,
     "edge-data": edge_data,
+    "long-chain": long_chain,
+    "shared-nets": shared_nets,
+    "anchor-nets": anchor_nets,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
-               "edge-data": 2, "mixed": 10}
+               "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "mixed": 10}

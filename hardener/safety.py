@@ -10,7 +10,7 @@ not publish them). A violation is a bug in the tool: nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from hardener import ports as portspec
 from hardener.compose import Project, as_mapping, untag
@@ -109,6 +109,32 @@ def through_gateway(after: Project, pa: dict[str, Placement], name: str, gateway
     return connected(pa[name], g) and has_way_out(g, internal)
 
 
+def _near(members: list[str], pb: dict[str, Placement], src: Placement,
+          index: dict[int, tuple[dict[str, list[int]], list[int]]], key: int) -> Iterable[int]:
+    """The positions of the members that can be connected to ``src`` (same network, or either on
+    the host), in order: looked up by network, so that a source on two of hundreds of networks
+    does not test every member."""
+    found = index.get(key)
+    if found is None:
+        by_net: dict[str, list[int]] = {}
+        host: list[int] = []
+        for i, d in enumerate(members):
+            p = pb[d]
+            if p.mode == "host":
+                host.append(i)
+            elif p.mode == "nets":
+                for n in p.nets:
+                    by_net.setdefault(n, []).append(i)
+        found = index[key] = (by_net, host)
+    if src.mode == "host":
+        return range(len(members))
+    hits = set(found[1])
+    if src.mode == "nets":
+        for n in src.nets:
+            hits.update(found[0].get(n, ()))
+    return sorted(hits)
+
+
 def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> list[str]:
     """What the edited project would break (empty when nothing)."""
     pb, pa = placements(before), placements(after)
@@ -120,6 +146,7 @@ def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> 
     # a group is judged through one member per distinct placement (before, after), per member tuple
     # and the members a source would lose are found once per (member tuple, source placement)
     reps: dict[int, list[str]] = {}
+    near: dict[int, tuple[dict[str, list[int]], list[int]]] = {}  # per tuple: network -> members, on the host
     lost: dict[tuple, list[str]] = {}
     for g in a.groups:
         if g.src not in pb:
@@ -135,7 +162,8 @@ def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> 
         key = (id(g.dsts), src_b, src_a)
         cut = lost.get(key)
         if cut is None:
-            cut = lost[key] = [d for d in members if connected(src_b, pb[d]) and not connected(src_a, pa[d])]
+            cut = lost[key] = [members[i] for i in _near(members, pb, src_b, near, id(g.dsts))
+                               if connected(src_b, pb[members[i]]) and not connected(src_a, pa[members[i]])]
         for d in cut:
             if d != g.src:
                 problems.append(f"{g.src} no longer reaches {d} ({g.evidence})")

@@ -3,8 +3,9 @@
 The scale benchmark (benchmarks/bench_scale.py) measures CPU time at 500 to 8,000 services in
 several shapes; this test runs the pipeline in-process on the shapes that are linear today at
 200 and 800 services and counts the calls of the planner's and the analysis's inner operations
-(keeping a dependency, testing whether a keep would change anything, adding a dependency,
-searching a text for hostnames). Linear work grows 4x; the bound is 6x, so a change that makes one
+(keeping a dependency, testing whether a keep would change anything, reading a service's
+networks before, testing for pinned addresses, adding a dependency, searching a text for
+hostnames, and the safety check's test of whether two services are connected). Linear work grows 4x; the bound is 6x, so a change that makes one
 of them grow with the square of the services (16x) fails here, whatever the machine's speed.
 """
 
@@ -17,15 +18,18 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT
+from hardener import safety
 from hardener.evidence.hostnames import HostnameMatcher
 from hardener.evidence.model import Analysis
 from hardener.pipeline import harden_paths
+from hardener.plan.core import Core
 from hardener.plan.keep import Keep
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from shapes import SHAPES  # noqa: E402
 
-COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (HostnameMatcher, "find")]
+COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (HostnameMatcher, "find"),
+           (Core, "pinned_on"), (Core, "nets_before"), (safety, "connected")]
 SMALL, LARGE, SLACK = 200, 800, 6.0
 
 
@@ -46,7 +50,8 @@ def _count(monkeypatch, folder: str) -> Counter:
     return calls
 
 
-@pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data"])
+@pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
+                                   "long-chain"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     import hardener.evidence.shared as shared
 

@@ -237,7 +237,7 @@ class Core:
 
     def fixed_addressing(self, net: str) -> str | None:
         """Why a network has fixed addressing (an ipam subnet, services pinning addresses), if it has."""
-        pins = [n for n, st in self.state.items() if self.pinned_on(n, net)]
+        pins = self.pinned(net)
         if pins:
             return f"fixed addresses on {', '.join(pins[:5])}{' (+more)' if len(pins) > 5 else ''}"
         d = self.declared.get(net)
@@ -249,6 +249,18 @@ class Core:
     def pinned_on(self, name: str, net: str) -> bool:
         attrs = self.state[name].attrs.get(net)
         return isinstance(attrs, dict) and any(attrs.get(k) for k in ("ipv4_address", "ipv6_address"))
+
+    def pinned(self, net: str) -> list[str]:
+        """The services that pin an address on ``net``, in the project's order (the current
+        state, gathered once: asked about every network, it would cost networks x services)."""
+        pins = self.__dict__.get("_pins")
+        if pins is None:
+            pins = self.__dict__["_pins"] = {}
+            for name, st in self.state.items():
+                for n in st.attrs:
+                    if self.pinned_on(name, n):
+                        pins.setdefault(n, []).append(name)
+        return pins.get(net, [])
 
     def freeze_unresolved_neighbours(self) -> None:
         """A service whose network cannot be resolved may be on any network: services linked to it
@@ -330,11 +342,13 @@ class Core:
         return net in self.placement.get(o, {})
 
     def new_definition(self, internal: bool) -> Any:
-        drivers = {
-            untag(d.get("driver"))
-            for n, d in self.declared.items()
-            if isinstance(d, dict) and not untag(d.get("external")) and d.get("driver") is not None
-        }
+        drivers = self.__dict__.get("_drivers")
+        if drivers is None:  # the declared networks do not change: gathered once
+            drivers = self.__dict__["_drivers"] = {
+                untag(d.get("driver"))
+                for n, d in self.declared.items()
+                if isinstance(d, dict) and not untag(d.get("external")) and d.get("driver") is not None
+            }
         definition: dict[str, Any] = {}
         if len(drivers) == 1:
             definition["driver"] = next(iter(drivers))

@@ -145,7 +145,7 @@ class Gateway:
         for n in self.nets_after(name):
             if n in internal or n.startswith("<"):
                 continue
-            if self.external(n) or self.fixed_name(n) or any(self.pinned_on(x, n) for x in self.state):
+            if self.external(n) or self.fixed_name(n) or self.pinned(n):
                 why = ("externally managed" if self.external(n) else "has a fixed name other projects attach to"
                        if self.fixed_name(n) else "has services with fixed addresses")
                 return "egress-unroutable", f"its way out, network {n}, {why}: the tool does not make it internal"

@@ -42,7 +42,7 @@ class Internal:
                 continue
             if net not in created and self.unresolved:
                 continue  # a service whose network cannot be resolved may be on it
-            if net not in created and any(self.pinned_on(n, net) for n in self.state):
+            if net not in created and self.pinned(net):
                 if not any(f.rule == "flat-network" and f.service in stores for f in self.plan.findings):
                     self.plan.findings.append(Finding(
                         "data-egress", sorted(stores)[0],

@@ -15,6 +15,8 @@ others ``extends`` shares its networks with them (Compose merges them).
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from hardener.evidence.model import KIND_ORDER
 from hardener.plan.model import Finding
 
@@ -72,6 +74,22 @@ class Keep:
         special = set(index[1].get(a, ()))
         if group.src in index[0]:
             special.add(index[0][group.src])
+        # Only situations that share a network with the source before (or are on the host, or
+        # are re-tiered as the source is) can need anything: :meth:`_keep_is_noop` is true of the
+        # rest. Looked up by network, so that a proxy on two of hundreds of networks does not
+        # test every situation.
+        near = memo.get("near")
+        if near is None:
+            near = memo["near"] = ({}, [], [])  # network -> situations, on the host, re-tiered
+            for j, members in enumerate(situations):
+                b = self.owner(members[0])
+                nets_b = self.nets_before(b)
+                for n in nets_b:
+                    near[0].setdefault(n, []).append(j)
+                if "<host>" in nets_b:
+                    near[1].append(j)
+                if b in self.movable:
+                    near[2].append(j)
         # A keep changes the networks of the source's namespace or of the representative's only:
         # the representatives left to do stay as they were unless the source moved.
         i = 0
@@ -81,8 +99,17 @@ class Keep:
             active = memo.get(sig)
             if active is None:
                 full_a = set(self.full_nets(a))  # once: a source kept with hundreds of stores is on their networks
-                active = memo[sig] = [j for j, members in enumerate(situations)
-                                      if not self._keep_is_noop(a, self.owner(members[0]), full_a)]
+                nets_a = self.nets_before(a)
+                if "<host>" in nets_a:
+                    candidates: Iterable[int] = range(len(situations))
+                else:
+                    found = {j for n in nets_a for j in near[0].get(n, ())}
+                    found.update(near[1])
+                    if a in self.movable:
+                        found.update(near[2])
+                    candidates = sorted(found)
+                active = memo[sig] = [j for j in candidates
+                                      if not self._keep_is_noop(a, self.owner(situations[j][0]), full_a)]
             todo = sorted(j for j in set(active) | special if j >= i)
             if not todo:
                 return
