@@ -36,7 +36,7 @@ from hardener.errors import EmptyInput, InputError
 from hardener.lines import position
 
 try:  # the C extension (ruamel.yaml.clib)
-    from _ruamel_yaml import CParser as _CParser  # noqa: F401
+    from _ruamel_yaml import CParser as _CParser
 
     HAVE_CLIB = True
 except ImportError:  # pragma: no cover - depends on the installation
@@ -166,6 +166,29 @@ def _yaml(pure: bool) -> YAML:
     return y
 
 
+if HAVE_CLIB:
+
+    class _CLoader(_CParser, CoreResolver):  # type: ignore[misc,valid-type]
+        """libyaml's composer with the core-schema resolver, as a class made once: ruamel.yaml's
+        ``YAML.compose`` makes a new loader class (and a constructor nothing here uses) for
+        every document."""
+
+        def __init__(self, stream: str):
+            _CParser.__init__(self, stream)
+            self._parser = self._composer = self
+            CoreResolver.__init__(self, loadumper=self)
+
+
+def _compose(yaml: YAML, use_pure: bool, text: str) -> Node | None:
+    if use_pure or not HAVE_CLIB:
+        return yaml.compose(text)
+    loader = _CLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def _mark_error(path: str, exc: Exception, text: str) -> InputError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -259,7 +282,7 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
         try:
             if deep or many:  # only then can nesting or size be enough to matter
                 _check_events(path, yaml, text, limits, many)
-            return yaml.compose(text)
+            return _compose(yaml, use_pure, text)
         except (MarkedYAMLError, YAMLError) as exc:
             first = first or exc
         except RecursionError:
@@ -372,6 +395,8 @@ class _Builder:
         self.built += 1
         if self.built > self.limits.max_nodes:
             raise self.fail(node, too_many_nodes(self.limits))
+        if node.ctag is _T_STR and type(node) is ScalarNode:
+            return node.value  # the common case: a string with the standard tag
         if isinstance(node, ScalarNode):
             value = _scalar(node)
         elif depth >= self.limits.max_depth:
