@@ -108,3 +108,17 @@ def test_dialect_keywords_decide_as_the_patterns_do(module, pattern, flags, text
 def test_masked_name_is_the_whole_name_pattern(text, name):
     expected = re.sub(r"(?<![\w.\-])" + re.escape(name) + r"(?![\w\-])", "<service>", text)
     assert _masked(text, name) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from(PIECES + [
+    "<VirtualHost", "_format_version", "ingress:", "tunnel:", "server {", "location /", "backend app",
+    "static_resources", "routers", '"dial"', '"handler"', "vcl 4"]), max_size=30).map("".join),
+       first=st.sampled_from(["", "nginx.conf", "x.json", "haproxy.cfg", "Caddyfile", "x.vcl", "x.toml"]),
+       second=st.sampled_from(["config nginx/default.conf", "config traefik.yml", "config x.txt", "envoy.yaml"]))
+def test_dialect_of_a_text_known_by_two_names(text, first, second):
+    """Asked with both names at once, the same answer as asking by the first, then the second
+    (a dialect read from the text alone is asked once)."""
+    from hardener.evidence.proxies import dialect_of
+
+    assert dialect_of(first, text, second) == (dialect_of(first, text) or dialect_of(second, text))

@@ -94,7 +94,7 @@ def collect(project: Project, a: Analysis, reader: FileReader, matcher: Hostname
         variables = service_variables(project, data)
         for ct in texts:
             text = substitute(ct.text, variables)
-            dialect = dialect_of(ct.target or "", text) or dialect_of(ct.where, text)
+            dialect = dialect_of(ct.target or "", text, ct.where)
             read.setdefault(name, []).append((ct, dialect))
             if dialect:
                 for word, line in DIALECTS[dialect].upstreams(text):

@@ -8,6 +8,7 @@ import re
 from hardener.lazyre import LazyRe
 
 NAME = "apache"
+BY_CONTENT = True  # detect() reads the text alone
 
 _URL = LazyRe(r"""^\s*(?:ProxyPass(?:Match|Reverse)?|BalancerMember|SetHandler|ProxyRemote)\b[^\n]*?(?:[a-z]+:)?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M | re.I)
 _COMMENT = LazyRe(r"^\s*#.*$", re.M)

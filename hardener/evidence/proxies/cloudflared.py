@@ -9,6 +9,7 @@ import re
 from hardener.lazyre import LazyRe
 
 NAME = "cloudflared"
+BY_CONTENT = True  # detect() reads the text alone
 
 _SERVICE = LazyRe(r"""^\s*-?\s*service\s*:\s*["']?[a-z]+://([A-Za-z0-9_][\w.\-]*)""", re.M)
 _COMMENT = LazyRe(r"(?:^|(?<=\s))#.*$", re.M)

@@ -8,6 +8,7 @@ import re
 from hardener.lazyre import LazyRe
 
 NAME = "kong"
+BY_CONTENT = True  # detect() reads the text alone
 
 _URL = LazyRe(r"""\burl\s*:\s*["']?[a-z]+://([A-Za-z0-9_$][\w.\-${}]*)""", re.I)
 _HOST = LazyRe(r"""^\s*-?\s*(?:host|target)\s*:\s*["']?([A-Za-z0-9_$][\w.\-${}]*)""", re.M)
