@@ -261,7 +261,7 @@ def handle(result: Result, mode: str, fmt: str, console: Console, verbose: bool)
         if mode == "check" and fmt == "text":
             console.verdict("error:", name, "bold-red")
         return Outcome(error=True)
-    if mode != "check" or verbose:
+    if (mode != "check" or verbose) and not console.quiet:  # -q prints no summary: none is made
         for line in summary_lines(result):
             console.err(line)
     pending = result.changed_edits
