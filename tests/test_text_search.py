@@ -29,6 +29,8 @@ PIECES = NAMES + [
     "minio.example.com", "endpoint", "Endpoint: ", "replicaof ", "slaveof", ":5432", ":10m", "/", "@", "=", ",",
     "'", '"', "(", ")", "[", "]", "{", "}", ".", "-", "_", "x", "İ", "ß", "proxy_pass", "upstream", "example.org",
     "localhost", "10.0.0.1",
+    # letters re.I folds to ASCII ones that str.lower() does not: long s, dotless i, dotted I, Kelvin
+    "\u017flaveof", "endpo\u0131nt", "\u0130", "\u212a", "ProxyPa\u017f\u017f",
 ]
 texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 name_sets = st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True)
@@ -122,3 +124,20 @@ def test_dialect_of_a_text_known_by_two_names(text, first, second):
     from hardener.evidence.proxies import dialect_of
 
     assert dialect_of(first, text, second) == (dialect_of(first, text) or dialect_of(second, text))
+
+
+@pytest.mark.parametrize("text", [
+    "endpo\u0131nt=minio.example.com\n",  # dotless i: re.I reads it as "i"
+    "\u017flaveof example.org 6379\n",  # long s: re.I reads it as "s"
+    "ENDPOINT: s3.example.com\n",
+    "# replicaof example.org 6379\n",
+])
+def test_outbound_config_keywords_fold_case_as_the_patterns_do(text):
+    out: list[str] = []
+    outbound._scan_config(text, "config c", {}, out)
+    assert out == full_outbound(text, {})
+
+
+def test_apache_keywords_fold_case_as_the_pattern_does():
+    assert apache.detect("x.conf", "<VirtualHo\u017ft *:80>\n  ProxyPass / http://app:8080/\n")
+    assert not apache.detect("x.conf", "# nothing here\n")

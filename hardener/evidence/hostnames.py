@@ -63,7 +63,9 @@ SEARCH_NAMES_UP_TO = 64
 def lines_containing(text: str, needles: list[str]) -> str:
     """The lines of ``text`` that contain one of ``needles`` (lower case; compared with the text
     in lower case), in order, joined by line breaks. Every pattern read from configuration here
-    matches within a line, so reading these lines finds what reading the whole text finds."""
+    matches within a line, so reading these lines finds what reading the whole text finds.
+    Callers that compare in lower case use it on ASCII text only: ``re.I`` matches "ı" and "ſ"
+    to "i" and "s", and ``str.lower`` does not."""
     low = text.lower()
     if len(low) != len(text):  # lower-casing changed the length (rare letters): line by line
         return "\n".join(line for line, lw in zip(text.split("\n"), low.split("\n")) if any(n in lw for n in needles))
@@ -130,7 +132,7 @@ class HostnameMatcher:
         rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
         if kind == "config":
             text = strip_xml_comments(text)
-            if len(self.hostnames) <= SEARCH_NAMES_UP_TO:
+            if len(self.hostnames) <= SEARCH_NAMES_UP_TO and text.isascii():  # see lines_containing
                 low = text.lower()
                 present = [n for n in self.hostnames if n in low]
                 if not present:

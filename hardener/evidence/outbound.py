@@ -58,7 +58,7 @@ def _scan(text: str, where: str, services: dict[str, str], out: list[str], keyed
         if outside(m.group(1), services):
             out.append(f"{where} names {clip(m.group(1), 60)}")
             return
-    for m in (_ENDPOINT.finditer(text) if "endpoint" in text.lower() else ()):
+    for m in (_ENDPOINT.finditer(text) if not text.isascii() or "endpoint" in text.lower() else ()):
         if outside(m.group(1), services):
             out.append(f"{where} names endpoint {clip(m.group(1), 60)}")
             return
@@ -76,7 +76,9 @@ def _scan_config(text: str, where: str, services: dict[str, str], out: list[str]
     within one line, so only the lines holding "://" are read for URLs (a Grafana dashboard is
     hundreds of kilobytes); the other patterns are looked for only when their keyword is there."""
     text = strip_xml_comments(text)
-    low = text.lower()
+    # keywords are looked for in lower case on ASCII text only (re.I matches "ſ" to "s", "ı" to
+    # "i"; str.lower does not): other text is read whole by every pattern
+    low = text.lower() if text.isascii() else None
     named = False
     if "://" in text:
         for m in _URL.finditer(strip_line_comments(lines_containing(text, ["://"]))):
@@ -84,12 +86,12 @@ def _scan_config(text: str, where: str, services: dict[str, str], out: list[str]
                 out.append(f"{where} names {clip(m.group(1), 60)}")
                 named = True
                 break
-    if not named and "endpoint" in low:
+    if not named and (low is None or "endpoint" in low):
         for m in _ENDPOINT.finditer(strip_line_comments(text)):
             if outside(m.group(1), services):
                 out.append(f"{where} names endpoint {clip(m.group(1), 60)}")
                 break
-    if "replicaof" in low or "slaveof" in low:
+    if low is None or "replicaof" in low or "slaveof" in low:
         m = _REPLICAOF.search(strip_line_comments(text))
         if m and outside(m.group(1), services):
             out.append(f"{where} replicates from {m.group(1)}")

@@ -18,9 +18,12 @@ _KEYWORDS = ("<virtualhost", "proxypass", "serverroot", "loadmodule", "documentr
 
 
 def detect(path: str, text: str) -> bool:
-    low = text.lower()  # the keywords first: a substring search is much cheaper than the pattern
-    if not any(k in low for k in _KEYWORDS):
-        return False
+    # the keywords first (a substring search is much cheaper than the pattern), on ASCII text:
+    # re.I matches "ſ" to "s" and "ı" to "i", str.lower does not
+    if text.isascii():
+        low = text.lower()
+        if not any(k in low for k in _KEYWORDS):
+            return False
     return bool(re.search(r"^\s*(?:<VirtualHost|ProxyPass|ServerRoot|LoadModule|DocumentRoot)\b", text, re.M | re.I))
 
 
