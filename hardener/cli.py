@@ -13,7 +13,6 @@ import click
 
 from hardener import __version__
 from hardener.exitpolicy import FAIL_ON, Outcome, default_fail_on, exit_status
-from hardener.fsutil import forget_folders
 from hardener.source import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
@@ -131,7 +130,6 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
     data stores internal, and removes network_mode: host unless a reason is documented. PATH is a
     compose file, a directory (searched recursively) or '-' for standard input.
     """
-    forget_folders()  # folders' real paths are remembered for one invocation (hardener.fsutil)
     _load()
     console = Console(quiet=quiet, colour=colour)
     if list_rules:

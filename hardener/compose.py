@@ -63,8 +63,10 @@ class ComposeFile:
         """id(mapping) -> the mappings that merge it in with ``<<`` (computed once)."""
         cached = self.__dict__.get("_merges")
         if cached is None:
-            # a merge key is the plain scalar << in the text: without one there is nothing to walk
-            cached = self.__dict__["_merges"] = merge_index(self.root) if "<<" in self.doc.text else {}
+            # a merge key is a plain << in the text, or a tagged one (!!merge "\x3c\x3c"): without
+            # either there is nothing to walk
+            text = self.doc.text
+            cached = self.__dict__["_merges"] = merge_index(self.root) if "<<" in text or "!" in text else {}
         return cached
 
     def merge_users(self, node: Node) -> list[str]:

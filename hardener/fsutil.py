@@ -10,11 +10,12 @@ _REAL_FOLDERS: dict[str, str] = {}
 
 
 def realpath(path: str) -> str:
-    """``os.path.realpath(path)``, remembering the real path of each folder on the way for the
-    rest of the command: a run reads many files in the same few folders, and os.path.realpath
+    """``os.path.realpath(path)``, remembering the real path of each folder on the way while one
+    project is hardened: it reads many files in the same few folders, and os.path.realpath
     lstat()s every component of every path again. Only the last component is looked at anew
-    (a link there is resolved as os.path.realpath does). The command line forgets the folders at
-    the start of each invocation (:func:`forget_folders`)."""
+    (a link there is resolved as os.path.realpath does). The pipeline forgets the folders at the
+    start of each project (:func:`forget_folders`), so that a long-running caller sees a folder
+    replaced by a link since."""
     if not path.startswith(os.sep) or path.startswith("//") or os.path.normpath(path) != path:
         return os.path.realpath(path)  # relative, or with "." / ".." to resolve in order
     pending: list[tuple[str, str]] = []  # (folder, name) from the path up to a known folder

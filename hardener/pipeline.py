@@ -14,6 +14,7 @@ from hardener.compose import ComposeFile, build_project, load_file, parse_source
 from hardener.evidence import Analysis, analyse
 from hardener.edit import EditError, FileEdit, realise
 from hardener.errors import HardenError, InputError, VerifyError
+from hardener.fsutil import forget_folders
 from hardener.plan import Finding, Plan, make_plan
 from hardener.scan import FileReader
 from hardener.textedit import EditConflict
@@ -63,6 +64,7 @@ class Result:
 def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES,
                  settings: Settings | None = None) -> Result:
     settings = settings or DEFAULTS
+    forget_folders()  # folders' real paths are remembered for one project (hardener.fsutil)
     result = Result([f.path for f in files], files, settings=settings)
     try:
         project = build_project(files, max_bytes)

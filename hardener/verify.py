@@ -117,8 +117,8 @@ def _norm_networks(value: Any) -> Any:
 
 def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, ComposeFile]:
     """Re-parse every edited file and check it says exactly what the plan says."""
-    if not plan.changed and not any(fe.changed for fe in edits):
-        return {}  # nothing planned, nothing edited: the files are what was analysed
+    if not plan.changed and not any(fe.changed for fe in edits) and plan.gateway is None:
+        return {}  # nothing planned, nothing edited, no gateway to check: the files are what was analysed
     changed_services = {sp.name for sp in plan.changed_services()}
     reparsed: dict[str, ComposeFile] = {}
     for fe in edits:

@@ -1,6 +1,6 @@
-"""hardener.fsutil.realpath remembers folders' real paths and answers as os.path.realpath does:
-links to folders, relative links, dangling links, link loops, missing components, a file used
-as a folder, "." and "..", relative paths -- in any order of asking."""
+"""hardener.fsutil.realpath remembers folders' real paths (for one project) and answers as
+os.path.realpath does: links to folders, relative links, dangling links, link loops, missing
+components, a file used as a folder, "." and "..", relative paths -- in any order of asking."""
 
 from __future__ import annotations
 
@@ -36,5 +36,5 @@ def test_a_new_invocation_sees_a_folder_replaced_by_a_link(tmp_path):
     assert realpath(f"{d}/x/y/f") == f"{d}/x/y/f"
     os.rename(f"{d}/x", f"{d}/x-old")
     os.symlink(f"{d}/elsewhere", f"{d}/x")
-    forget_folders()  # what the command line does at the start of each invocation
+    forget_folders()  # what the pipeline does at the start of each project
     assert realpath(f"{d}/x/y/f") == os.path.realpath(f"{d}/x/y/f") == f"{d}/elsewhere/y/f"

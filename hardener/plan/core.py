@@ -53,8 +53,9 @@ class Core:
         self._members: dict[str, list[str]] = {}
         for n in project.services:
             self._members.setdefault(self.owner(n), []).append(n)
-        # network -> owners (a dict used as an ordered set: leaving is O(1)), built on first use
-        self._net_members: dict[str, dict[str, None]] | None = None
+        # network -> owner -> how many times it is listed (an ordered multiset: leaving is O(1);
+        # "networks: [back, back]" counts twice), built on first use
+        self._net_members: dict[str, dict[str, int]] | None = None
         self._dst_members: set[str] = set()
         self._dst_version = 0
         self._reach_cache: tuple | None = None  # see _reaches_many
@@ -307,8 +308,9 @@ class Core:
             for o in self.p.services:
                 if self.owner(o) == o:
                     for n in self.nets_after(o):
-                        self._net_members.setdefault(n, {})[o] = None
-        return list(self._net_members.get(net, ()))
+                        counts = self._net_members.setdefault(n, {})
+                        counts[o] = counts.get(o, 0) + 1
+        return [o for o, times in self._net_members.get(net, {}).items() for _ in range(times)]
 
     def join(self, name: str, net: str, why: str) -> bool:
         o = self.owner(name)
@@ -320,7 +322,8 @@ class Core:
             if o in self._dst_members:
                 self._dst_version += 1
             if self._net_members is not None:
-                self._net_members.setdefault(net, {})[o] = None
+                counts = self._net_members.setdefault(net, {})
+                counts[o] = counts.get(o, 0) + 1
         return True
 
     def leave(self, name: str, net: str) -> None:
@@ -331,7 +334,11 @@ class Core:
             if o in self._dst_members:
                 self._dst_version += 1
             if self._net_members is not None:
-                self._net_members.get(net, {}).pop(o, None)
+                counts = self._net_members.get(net, {})
+                if counts.get(o, 0) > 1:
+                    counts[o] -= 1
+                else:
+                    counts.pop(o, None)
 
     def full_nets(self, o: str) -> list[str]:
         """Networks the service is on in every file of the project."""
