@@ -3,21 +3,9 @@ by comparing the old and the new code): each must give what the full computation
 
 from __future__ import annotations
 
-import os
+from test_cli import invoke
 
-from click.testing import CliRunner
-
-from hardener.cli import cli
 from hardener.pipeline import harden_paths
-
-
-def run(args, cwd):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def planned(path) -> dict:
@@ -159,6 +147,6 @@ def test_an_existing_gateway_is_checked_when_nothing_else_changes(tmp_path):
     is planned (it had been skipped with everything else), and the tool refuses rather than
     report 'nothing to change'."""
     (tmp_path / "compose.yaml").write_text(GATEWAY_MOVED)
-    r = run(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
+    r = invoke(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
     assert r.exit_code == 2, r.output
     assert "egress gateway is on" in r.output
