@@ -100,7 +100,8 @@ def four_tier(services: int) -> Project:
 
 # --- anchors ----------------------------------------------------------------------------------
 
-ANCHORS = """\
+# the anchors the anchors and mixed shapes share: a logging/restart block and an environment
+COMMON_ANCHORS = """\
 x-common: &common
   restart: unless-stopped
   logging:
@@ -113,6 +114,9 @@ x-app-env: &app-env
   LOG_LEVEL: info
   TZ: UTC
 
+"""
+
+ANCHORS = COMMON_ANCHORS + """\
 x-app: &app
   <<: *common
   image: ghcr.io/acme/api:3
@@ -324,19 +328,7 @@ def edge_data(services: int) -> Project:
 
 # --- mixed (the earlier benchmark's file) -------------------------------------------------------
 
-MIXED_HEADER = """\
-x-common: &common
-  restart: unless-stopped
-  logging:
-    driver: json-file
-    options:
-      max-size: "10m"   # keep the disks alive
-      max-file: "3"
-
-x-app-env: &app-env
-  LOG_LEVEL: info
-  TZ: UTC
-
+MIXED_HEADER = COMMON_ANCHORS + """\
 x-healthcheck: &pg-health
   test: ["CMD-SHELL", "pg_isready -U app"]
   interval: 10s
