@@ -39,16 +39,6 @@ class ScanLimits:
 
 
 
-_REAL_SEP: list[str] = []
-
-
-def _real_sep() -> str:
-    """The resolved filesystem root, resolved once per process."""
-    if not _REAL_SEP:
-        _REAL_SEP.append(os.path.realpath(os.sep))
-    return _REAL_SEP[0]
-
-
 class FileReader:
     """Reads small text files inside one root, once each."""
 
@@ -57,7 +47,7 @@ class FileReader:
         self.limits = limits
         # A project whose folder is the filesystem's root (a document on standard input read
         # from "/") has no tree to stay inside: read nothing.
-        self.enabled = self.root != _real_sep()
+        self.enabled = self.root != realpath(os.sep)
         self.cache: dict[str, str | None] = {}
         self.reals: dict[str, str] = {}
         self.contexts: dict[tuple[str, bool], "ContextScan"] = {}
@@ -152,18 +142,18 @@ def bind_sources(data: dict, base: str, env: dict[str, str]) -> list[str]:
     return [src for src, _, _ in bind_mounts(data, base, env) if src]
 
 
-def _rel(path: str, root: str, reader: FileReader | None = None) -> str:
-    rel = os.path.relpath(reader.real(path) if reader is not None else os.path.realpath(path), root)
+def _rel(path: str, reader: FileReader) -> str:
+    """The path relative to the reader's root (as written when it leads out of it)."""
+    rel = os.path.relpath(reader.real(path), reader.root)
     return path if rel.startswith("..") else rel
 
 
 def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]) -> list[ConfigText]:
     """Text files the service mounts from the project, and inline mount contents."""
     out: list[ConfigText] = []
-    root = reader.root
     for src, target, content in bind_mounts(data, base, env):
         if content is not None:
-            out.append(ConfigText(f"{_rel(src, root, reader) if src else target} (inline content)", content, target))
+            out.append(ConfigText(f"{_rel(src, reader) if src else target} (inline content)", content, target))
             continue
         if not reader.inside(src):
             continue
@@ -179,13 +169,13 @@ def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]
                     text = reader.read(p)
                     if text:
                         sub = os.path.relpath(p, src)
-                        out.append(ConfigText(_rel(p, root, reader), text, os.path.join(target, sub) if target else None))
+                        out.append(ConfigText(_rel(p, reader), text, os.path.join(target, sub) if target else None))
                 if count >= reader.limits.max_mount_files:
                     break
         else:
             text = reader.read(src)
             if text:
-                out.append(ConfigText(_rel(src, root, reader), text, target))
+                out.append(ConfigText(_rel(src, reader), text, target))
     return out
 
 
@@ -215,7 +205,7 @@ def compose_configs(reader: FileReader, data: dict, configs: dict, base: str, en
             path = os.path.normpath(os.path.join(base, interpolate(file, env)))
             text = reader.read(path) if reader.inside(path) else None
             if text:
-                out.append(ConfigText(_rel(path, reader.root, reader), text, target))
+                out.append(ConfigText(_rel(path, reader), text, target))
         elif isinstance(var, str) and env.get(var):
             out.append(ConfigText(f"configs.{name} (from ${var})", env[var], target))
     return out

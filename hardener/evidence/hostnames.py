@@ -60,13 +60,13 @@ def strip_line_comments(text: str) -> str:
 SEARCH_NAMES_UP_TO = 64
 
 
-def lines_containing(text: str, needles: list[str]) -> str:
+def lines_containing(text: str, needles: list[str], low: str | None = None) -> str:
     """The lines of ``text`` that contain one of ``needles`` (lower case; compared with the text
     in lower case), in order, joined by line breaks. Every pattern read from configuration here
     matches within a line, so reading these lines finds what reading the whole text finds.
     Callers that compare in lower case use it on ASCII text only: ``re.I`` matches "ı" and "ſ"
-    to "i" and "s", and ``str.lower`` does not."""
-    low = text.lower()
+    to "i" and "s", and ``str.lower`` does not. ``low``: the text in lower case, if the caller has it."""
+    low = text.lower() if low is None else low
     if len(low) != len(text):  # lower-casing changed the length (rare letters): line by line
         return "\n".join(line for line, lw in zip(text.split("\n"), low.split("\n")) if any(n in lw for n in needles))
     starts: set[int] = set()
@@ -137,7 +137,7 @@ class HostnameMatcher:
                 present = [n for n in self.hostnames if n in low]
                 if not present:
                     return []
-                text = lines_containing(text, present)
+                text = lines_containing(text, present, low)
             text = strip_line_comments(text)  # "# upstream db" in a comment is not a host
         out = []
         get = self.hostnames.get

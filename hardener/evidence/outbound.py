@@ -53,15 +53,23 @@ def outside(host: str, services: dict[str, str]) -> bool:
     return "." in h and not h.endswith((".local", ".internal", ".localhost", ".svc", ".lan"))
 
 
+def _first_outside(rx: LazyRe, text: str, services: dict[str, str]) -> str | None:
+    """The first host the pattern captures in ``text`` that is outside the stack."""
+    for m in rx.finditer(text):
+        if outside(m.group(1), services):
+            return m.group(1)
+    return None
+
+
 def _scan(text: str, where: str, services: dict[str, str], out: list[str], keyed: bool) -> None:
-    for m in (_URL.finditer(text) if "://" in text else ()):
-        if outside(m.group(1), services):
-            out.append(f"{where} names {clip(m.group(1), 60)}")
-            return
-    for m in (_ENDPOINT.finditer(text) if not text.isascii() or "endpoint" in text.lower() else ()):
-        if outside(m.group(1), services):
-            out.append(f"{where} names endpoint {clip(m.group(1), 60)}")
-            return
+    host = _first_outside(_URL, text, services) if "://" in text else None
+    if host:
+        out.append(f"{where} names {clip(host, 60)}")
+        return
+    host = _first_outside(_ENDPOINT, text, services) if not text.isascii() or "endpoint" in text.lower() else None
+    if host:
+        out.append(f"{where} names endpoint {clip(host, 60)}")
+        return
     if keyed:
         v = text.strip()
         host = re.split(r"[:/\s]", v, maxsplit=1)[0]
@@ -79,18 +87,13 @@ def _scan_config(text: str, where: str, services: dict[str, str], out: list[str]
     # keywords are looked for in lower case on ASCII text only (re.I matches "ſ" to "s", "ı" to
     # "i"; str.lower does not): other text is read whole by every pattern
     low = text.lower() if text.isascii() else None
-    named = False
-    if "://" in text:
-        for m in _URL.finditer(strip_line_comments(lines_containing(text, ["://"]))):
-            if outside(m.group(1), services):
-                out.append(f"{where} names {clip(m.group(1), 60)}")
-                named = True
-                break
-    if not named and (low is None or "endpoint" in low):
-        for m in _ENDPOINT.finditer(strip_line_comments(text)):
-            if outside(m.group(1), services):
-                out.append(f"{where} names endpoint {clip(m.group(1), 60)}")
-                break
+    host = _first_outside(_URL, strip_line_comments(lines_containing(text, ["://"], low)), services) if "://" in text else None
+    if host:
+        out.append(f"{where} names {clip(host, 60)}")
+    elif low is None or "endpoint" in low:
+        host = _first_outside(_ENDPOINT, strip_line_comments(text), services)
+        if host:
+            out.append(f"{where} names endpoint {clip(host, 60)}")
     if low is None or "replicaof" in low or "slaveof" in low:
         m = _REPLICAOF.search(strip_line_comments(text))
         if m and outside(m.group(1), services):

@@ -84,7 +84,7 @@ def collect(project: Project, a: Analysis) -> None:
             reached = reached_by[src]
             if not reached:
                 continue
-            targets = {dst for dst, _ in reached}
+            src_targets = {dst for dst, _ in reached}
             for other in members:
                 if other == src:
                     continue
@@ -92,7 +92,7 @@ def collect(project: Project, a: Analysis) -> None:
                 if not common_shares:
                     continue
                 done = full.setdefault(other, {other})
-                if targets <= done:
+                if src_targets <= done:
                     continue
                 common = min(common_shares).split(":", 1)
                 what = _WHAT[common[0]]

@@ -148,9 +148,7 @@ class Keep:
             return True
         if sb.mode == "host" and b not in self.removed_host:
             return True
-        na, nb = self.nets_before(a), self.nets_before(b)
-        connected = "<host>" in na or "<host>" in nb or bool(na & nb)
-        if not connected and not (a in self.movable and b in self.movable):
+        if not self.connected_before(a, b) and not (a in self.movable and b in self.movable):
             return True
         return not (set(self.full_nets(a)) if full_a is None else full_a).isdisjoint(self.full_nets(b))
 
@@ -237,4 +235,3 @@ class Keep:
             if label.endswith("_" + key):
                 return key
         return None
-

@@ -146,7 +146,7 @@ class Reports:
         for key in sorted(k for k, d in self.a.deps.items() if d.kind == "proxy"):
             dep = self.a.deps[key]
             proxy = self.tiers.get(dep.src)
-            if dep.kind != "proxy" or proxy is None or (proxy.info and proxy.info.key != "traefik"):
+            if proxy is None or (proxy.info and proxy.info.key != "traefik"):
                 continue
             sp = self.plan.services.get(dep.dst)
             if sp is None or dep.dst in self.a.traefik_network:
