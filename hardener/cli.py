@@ -7,7 +7,7 @@ import gc
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -352,10 +352,30 @@ def main() -> None:
         cli(prog_name="compose-harden", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        _leave(130)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        _leave(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        _leave(130)
+    except SystemExit as exc:
+        _leave(exc.code)
+    _leave(0)
+
+
+def _leave(code: object) -> NoReturn:
+    """End the process once its output is flushed, without the interpreter's teardown: freeing
+    every object of a run one by one is about 5% of a corpus run and changes nothing (mypy ends
+    the same way). Every file the run wrote is closed by then. A status that is not a number,
+    or output that cannot be flushed (a closed pipe), takes the ordinary exit, which reports it."""
+    if code is None:
+        code = 0
+    if not isinstance(code, int):
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
