@@ -353,9 +353,9 @@ class Project:
 
 
 
-def read_dotenv(directory: str) -> dict[str, str]:
+def read_dotenv(directory: str, reader: FileReader | None = None) -> dict[str, str]:
     """Variables of the ``.env`` file Compose reads for interpolation (size-capped, never executed)."""
-    return read_env_file_safe(os.path.join(directory, ".env"), FileReader(directory)) or {}
+    return read_env_file_safe(os.path.join(directory, ".env"), reader or FileReader(directory)) or {}
 
 
 def command_texts(data: dict) -> list[tuple[str, str]]:
@@ -383,12 +383,13 @@ def _extends_source(svc: dict) -> tuple[str, str | None] | None:
 
 
 def build_project(files: list[ComposeFile], max_bytes: int, env: dict[str, str] | None = None,
-                  extra: list[ComposeFile] | None = None) -> Project:
+                  extra: list[ComposeFile] | None = None, reader: FileReader | None = None) -> Project:
     """Merge files into a project. ``env`` and ``extra`` (included/extended files already read)
-    let a re-build after editing reuse what the first build read."""
+    let a re-build after editing reuse what the first build read; ``reader``, a reader of the
+    project's folder that the analysis goes on using."""
     directory = files[0].directory
     project = Project(files=files, services={}, networks={}, directory=directory,
-                      env=read_dotenv(directory) if env is None else env)
+                      env=read_dotenv(directory, reader) if env is None else env)
     cache: dict[str, ComposeFile] = {cf.source.real_path: cf for cf in extra or [] if cf.source.real_path}
     project.extra_files.extend(extra or [])
     for cf in files:

@@ -16,8 +16,10 @@ def realpath(path: str) -> str:
     (a link there is resolved as os.path.realpath does). The pipeline forgets the folders at the
     start of each project (:func:`forget_folders`), so that a long-running caller sees a folder
     replaced by a link since."""
-    if not path.startswith(os.sep) or path.startswith("//") or os.path.normpath(path) != path:
-        return os.path.realpath(path)  # relative, or with "." / ".." to resolve in order
+    if not path.startswith(os.sep):
+        path = os.path.join(os.getcwd(), path)  # the kernel's working folder is a real path
+    if path.startswith("//") or os.path.normpath(path) != path:
+        return os.path.realpath(path)  # with "." / ".." to resolve in order
     pending: list[tuple[str, str]] = []  # (folder, name) from the path up to a known folder
     head = path
     while head not in _REAL_FOLDERS:

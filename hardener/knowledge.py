@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -71,22 +72,52 @@ def _dash(value: str) -> str | None:
     return None if value in ("", "-") else value
 
 
+class ImageTable(Mapping[str, ImageInfo]):
+    """images.tsv by lower-case image key. A run looks up a few dozen of its 800 rows, so a row is
+    read into an :class:`ImageInfo` (and checked) when it is first looked up; the keys, and so
+    duplicate rows, are known at once."""
+
+    def __init__(self, rows: dict[str, list[str]]):
+        self._rows = rows
+        self._infos: dict[str, ImageInfo] = {}
+
+    def __getitem__(self, key: str) -> ImageInfo:
+        info = self._infos.get(key)
+        if info is None:
+            info = self._infos[key] = _image_info(key, self._rows[key])
+        return info
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _image_info(key: str, row: list[str]) -> ImageInfo:
+    image, tier, ports, flags, family, note = row
+    if tier not in TIERS:
+        raise ValueError(f"images.tsv: {image}: unknown tier {tier!r}")
+    flagset = frozenset(f for f in flags.split(",") if _dash(f.strip())) if _dash(flags) else frozenset()
+    unknown = flagset - FLAGS
+    if unknown:
+        raise ValueError(f"images.tsv: {image}: unknown flags {sorted(unknown)}")
+    plist = tuple(p for p in (parse_port(x) for x in ports.split(",")) if p) if _dash(ports) else ()
+    return ImageInfo(key, tier, plist, flagset, _dash(family), note)
+
+
 @lru_cache(maxsize=None)
-def images() -> dict[str, ImageInfo]:
-    table: dict[str, ImageInfo] = {}
-    for image, tier, ports, flags, family, note in _rows("images.tsv", 6):
-        if tier not in TIERS:
-            raise ValueError(f"images.tsv: {image}: unknown tier {tier!r}")
-        flagset = frozenset(f for f in flags.split(",") if _dash(f.strip())) if _dash(flags) else frozenset()
-        unknown = flagset - FLAGS
-        if unknown:
-            raise ValueError(f"images.tsv: {image}: unknown flags {sorted(unknown)}")
-        plist = tuple(p for p in (parse_port(x) for x in ports.split(",")) if p) if _dash(ports) else ()
-        key = image.lower()
-        if key in table:
-            raise ValueError(f"images.tsv: duplicate image {image!r}")
-        table[key] = ImageInfo(key, tier, plist, flagset, _dash(family), note)
-    return table
+def images() -> ImageTable:
+    rows: dict[str, list[str]] = {}
+    for row in _rows("images.tsv", 6):
+        key = row[0].lower()
+        if key in rows:
+            raise ValueError(f"images.tsv: duplicate image {row[0]!r}")
+        rows[key] = row
+    return ImageTable(rows)
 
 
 @lru_cache(maxsize=None)

@@ -63,14 +63,18 @@ class Result:
 
 def harden_files(files: list[ComposeFile], max_bytes: int = DEFAULT_MAX_BYTES,
                  settings: Settings | None = None) -> Result:
-    settings = settings or DEFAULTS
     forget_folders()  # folders' real paths are remembered for one project (hardener.fsutil)
+    return _harden(files, max_bytes, settings)
+
+
+def _harden(files: list[ComposeFile], max_bytes: int, settings: Settings | None) -> Result:
+    settings = settings or DEFAULTS
     result = Result([f.path for f in files], files, settings=settings)
     try:
-        project = build_project(files, max_bytes)
+        reader = FileReader(files[0].directory)
+        project = build_project(files, max_bytes, reader=reader)
         check_project(project)  # refused as Compose refuses it
         accepted = file_accepts(files) + list(settings.accepts)
-        reader = FileReader(project.directory)
         tiers = classify_all(project.services, project.env, reader, settings)
         analysis = analyse(project, tiers, reader)
         # A service whose change cannot be written into its file's shape (an anchor other keys
@@ -110,6 +114,7 @@ def harden_paths(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin: So
                  settings: Settings | None = None, scope: str | None = None) -> Result:
     """Load and harden one project; ``stdin`` is the already-read source for the path "-";
     ``scope``: the folder searched (folder mode), which every file must stay inside."""
+    forget_folders()  # before the files are read: reading them resolves their folders
     files: list[ComposeFile] = []
     try:
         for i, p in enumerate(paths):
@@ -117,4 +122,4 @@ def harden_paths(paths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin: So
                          load_file(p, max_bytes, layer=i > 0, scope=scope))
     except InputError as exc:
         return Result(paths, files, error=exc, settings=settings or DEFAULTS)
-    return harden_files(files, max_bytes, settings)
+    return _harden(files, max_bytes, settings)

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 
 from hardener.errors import InputError
-from hardener.fsutil import under
+from hardener.fsutil import realpath, under
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -100,8 +100,8 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES, scope: str | None
         real = None
         st = None
     else:
-        real = os.path.realpath(path)
-        if scope is not None and not under(real, os.path.realpath(scope)):
+        real = realpath(path)
+        if scope is not None and not under(real, realpath(scope)):
             raise InputError(path, f"not read: a link leading out of {scope}, the folder searched")
         try:
             st = os.stat(real)
@@ -109,7 +109,7 @@ def read_source(path: str, max_bytes: int = DEFAULT_MAX_BYTES, scope: str | None
             raise InputError(path, "no such file") from None
         except OSError as exc:
             raise InputError(path, f"cannot read: {exc.strerror}") from None
-        if os.path.isdir(real):
+        if stat.S_ISDIR(st.st_mode):
             raise InputError(path, "is a directory, not a compose file")
         if not stat.S_ISREG(st.st_mode):
             raise InputError(path, "not a regular file (a pipe or a device): refused")

@@ -28,6 +28,22 @@ def test_realpath_answers_as_os_path_realpath(tmp_path):
             assert realpath(p) == os.path.realpath(p), p
 
 
+def test_relative_paths_answer_as_os_path_realpath(tmp_path, monkeypatch):
+    """Relative to a working folder reached through a link: the kernel's working folder is real."""
+    d = str(tmp_path)
+    os.makedirs(f"{d}/a/b/c")
+    os.symlink(f"{d}/a", f"{d}/via")
+    os.symlink("b/c", f"{d}/a/rel")
+    open(f"{d}/a/b/c/f", "w").close()
+    monkeypatch.chdir(f"{d}/via")
+    paths = ["b/c/f", "rel/f", "rel/../b", "./b", "b//c", "missing/x", "b/c/f/x", ".", "..", "rel"]
+    rng = random.Random(11)
+    forget_folders()
+    for _ in range(3):
+        for p in rng.sample(paths, len(paths)):
+            assert realpath(p) == os.path.realpath(p), p
+
+
 def test_a_new_invocation_sees_a_folder_replaced_by_a_link(tmp_path):
     d = str(tmp_path)
     os.makedirs(f"{d}/x/y")
