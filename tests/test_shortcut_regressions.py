@@ -141,12 +141,32 @@ configs:
 """
 
 
-def test_an_existing_gateway_is_checked_when_nothing_else_changes(tmp_path):
+def test_an_existing_gateway_joins_a_network_it_must_serve(tmp_path):
     """A stack hardened with the egress gateway, then edited by hand so that a routed service no
-    longer shares a network with the gateway: the check of the gateway still runs when nothing
-    is planned (it had been skipped with everything else), and the tool refuses rather than
-    report 'nothing to change'."""
+    longer shares a network with the gateway: the gateway joins the service's sealed network
+    (once refused as an internal error, and before that reported as 'nothing to change'), and
+    the result is stable."""
     (tmp_path / "compose.yaml").write_text(GATEWAY_MOVED)
     r = invoke(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
+    assert r.exit_code == 1, r.output
+    added = [line for line in r.stdout.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert added == ["+      - wk"], r.stdout
+    assert "-      - backend" not in r.stdout
+    assert invoke(["--egress-gateway", "--write", "-q", "compose.yaml"], tmp_path).exit_code == 0
+    again = invoke(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
+    assert again.exit_code == 0 and "nothing to change" in again.output
+
+
+def test_an_existing_gateway_that_cannot_be_edited_is_not_an_internal_error(tmp_path):
+    """The same stack with the gateway defined in an included file, which the tool never edits:
+    refused with what to do, not as an internal error, and nothing is written."""
+    main, included = GATEWAY_MOVED.split("  egress-gateway:\n", 1)
+    services, rest = included.split("\nnetworks:\n", 1)
+    (tmp_path / "gateway.yaml").write_text("services:\n  egress-gateway:\n" + services + "\n")
+    (tmp_path / "compose.yaml").write_text("include: [gateway.yaml]\n" + main + "networks:\n" + rest)
+    before = (tmp_path / "compose.yaml").read_text()
+    r = invoke(["--egress-gateway", "--write", "compose.yaml"], tmp_path)
     assert r.exit_code == 2, r.output
-    assert "egress gateway is on" in r.output
+    assert "cannot be edited to join network wk" in r.output
+    assert "internal error" not in r.output
+    assert (tmp_path / "compose.yaml").read_text() == before

@@ -24,6 +24,7 @@ Node images are routed with ``NODE_USE_ENV_PROXY=1`` (``egress-node-env-proxy``)
 from __future__ import annotations
 
 from hardener.compose import as_mapping, untag
+from hardener.errors import HardenError
 from hardener.evidence.endpoints import host_of
 from hardener.interpolate import interpolate
 from hardener.plan.model import Finding, GatewayPlan, NetworkPlan
@@ -259,6 +260,12 @@ class Gateway:
             served += [n for n in pick if n not in served]
         egress_net = self.existing_egress_network(existing) or self.net_name("egress", "egress")
         networks = list(dict.fromkeys((self.state[existing].nets if existing else []) + [egress_net] + served))
+        if existing:  # a gateway from an earlier run: it joins the networks it now has to serve
+            current = list(self.target.get(existing, self.state[existing].nets))
+            for n in networks:
+                if n not in current and not self.join(existing, n, "meets the services it routes here (egress gateway)"):
+                    raise HardenError(self.p.files[0].path, f"the egress gateway {existing} cannot be edited to join "
+                                      f"network {n}, the way out of services it routes: add it there by hand")
         if egress_net not in self.declared and egress_net not in self.plan.networks:
             self.plan.networks[egress_net] = NetworkPlan(egress_net, create=True, definition=self.new_definition(False),
                                                        reason="the egress gateway's way out")
