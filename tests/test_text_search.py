@@ -141,3 +141,35 @@ def test_outbound_config_keywords_fold_case_as_the_patterns_do(text):
 def test_apache_keywords_fold_case_as_the_pattern_does():
     assert apache.detect("x.conf", "<VirtualHo\u017ft *:80>\n  ProxyPass / http://app:8080/\n")
     assert not apache.detect("x.conf", "# nothing here\n")
+
+
+def outside_reference(host: str, services: dict[str, str]) -> bool:
+    """outbound.outside as it was: every host given to ipaddress first."""
+    import ipaddress
+
+    h = host.lower().rstrip(".")
+    if not h or h in services or h in ("localhost", "0.0.0.0") or "$" in h or "{" in h:
+        return False
+    try:
+        ip = ipaddress.ip_address(h)
+        return not (ip.is_loopback or ip.is_unspecified)
+    except ValueError:
+        pass
+    return "." in h and not h.endswith((".local", ".internal", ".localhost", ".svc", ".lan"))
+
+
+HOST_PIECES = ["1", "10", "127", "0", "255", "256", "::", ":", "1:", "fe80", "%eth0", "[", "]", ".", "ff", "x",
+               "db", "example", "com", "local", "٣", "1e100", "a", "-", "0x1", "::ffff:", "LOCALHOST", "Ⅻ"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(HOST_PIECES), min_size=1, max_size=8).map("".join))
+def test_outside_asks_ipaddress_only_what_could_be_an_address(host):
+    services = {"db": "db", "example.local": "x"}
+    assert outbound.outside(host, services) == outside_reference(host, services)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "127.0.0.1", "::1", "[::1]", "fe80::1%eth0", "2001:db8::1",
+                                  "0.0.0.0", "1e100.net", "example.com", "db", "::ffff:127.0.0.1", "٣.٣.٣.٣"])
+def test_outside_on_addresses(host):
+    assert outbound.outside(host, {"db": "db"}) == outside_reference(host, {"db": "db"})

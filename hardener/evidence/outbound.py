@@ -10,7 +10,6 @@ inside; a dotted name or a public-looking address is outside.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from hardener.compose import Project, as_mapping, command_texts
@@ -45,11 +44,14 @@ def outside(host: str, services: dict[str, str]) -> bool:
     h = host.lower().rstrip(".")
     if not h or h in services or h in ("localhost", "0.0.0.0") or "$" in h or "{" in h:
         return False
-    try:
-        ip = ipaddress.ip_address(h)
-        return not (ip.is_loopback or ip.is_unspecified)
-    except ValueError:
-        pass
+    if h[0].isdigit() or ":" in h:  # an IPv4 address starts with a digit, an IPv6 one has a colon
+        import ipaddress  # only then: a stack names hosts, rarely addresses
+
+        try:
+            ip = ipaddress.ip_address(h)
+            return not (ip.is_loopback or ip.is_unspecified)
+        except ValueError:
+            pass
     return "." in h and not h.endswith((".local", ".internal", ".localhost", ".svc", ".lan"))
 
 
