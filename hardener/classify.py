@@ -25,6 +25,8 @@ EDGE_PUBLISHED = {80, 443}
 
 @dataclass
 class Tier:
+    """A service's tier (edge, app, data) and the evidence that decided it."""
+
     tier: str
     evidence: str
     image: str | None = None  # the image reference with interpolation resolved

@@ -34,6 +34,8 @@ MAX_SERVICES = 10_000
 
 @dataclass
 class ComposeFile:
+    """One parsed compose file: its source text, node tree and data."""
+
     source: Source
     doc: Document
     editable: bool = True
@@ -316,12 +318,16 @@ def merge_service(base: dict, over: dict) -> dict:
 
 @dataclass
 class ServiceDef:
+    """Where a service is written: the file and the service's mapping node in it."""
+
     file: ComposeFile
     node: MappingNode
 
 
 @dataclass
 class Service:
+    """A service of the merged project: its data with files, ``extends`` and ``include`` merged."""
+
     name: str
     data: dict
     defs: list[ServiceDef] = field(default_factory=list)  # in editable files, merge order
@@ -338,6 +344,8 @@ class Service:
 
 @dataclass
 class Project:
+    """The compose files of one project merged as Compose merges them."""
+
     files: list[ComposeFile]
     services: dict[str, Service]
     networks: dict[str, Any]  # merged top-level networks (name -> definition or None)

@@ -76,6 +76,8 @@ class Accept:
 
 @dataclass(frozen=True)
 class Settings:
+    """The configuration in effect for a project (a configuration file's, or the defaults)."""
+
     path: str | None = None  # the configuration file (None: defaults)
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()

@@ -80,6 +80,8 @@ def default_project(directory: str, admitted=os.path.isfile) -> list[str] | None
 
 @dataclass
 class _Candidate:
+    """A compose file found in folder mode, read to see which project it belongs to."""
+
     path: str  # as shown
     file: ComposeFile | None = None
     empty: bool = False  # no YAML document (empty, or only comments)

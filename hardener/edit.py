@@ -32,6 +32,8 @@ class EditError(Exception):
 
 @dataclass
 class FileEdit:
+    """The edited text of one file and what changed in it."""
+
     file: ComposeFile
     new_text: str
     notes: list[str] = field(default_factory=list)

@@ -22,6 +22,8 @@ MARKER = LazyRe(r"#.*?compose-harden:\s*allow\s+host-network\b(?:\s*--\s*(?P<rea
 
 @dataclass
 class Justification:
+    """Whether ``network_mode: host`` has a documented reason, and where it is written."""
+
     justified: bool
     reason: str | None
     where: str  # "comment" | "x-compose-harden" | ""
@@ -75,6 +77,8 @@ _ENV_ADDR_KEYS = LazyRe(r"LISTEN|BIND", re.I)
 
 @dataclass
 class PortDiscovery:
+    """The ports a host-mode service listens on, each with where it was found."""
+
     ports: list[tuple[Port, str]]  # port and where it was found
 
     def numbers(self) -> list[Port]:

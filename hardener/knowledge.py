@@ -19,6 +19,8 @@ FLAGS = frozenset({"host-network", "admin", "exporter", "proxy-discovery", "scra
 
 @dataclass(frozen=True)
 class Port:
+    """A container port (or range) and its protocol."""
+
     number: int
     protocol: str = "tcp"
     last: int | None = None  # the end of a range ("9000-9002")
@@ -30,6 +32,8 @@ class Port:
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """A row of images.tsv: what the tool knows about an image."""
+
     key: str  # the table row's image column (name or org/name)
     tier: str
     ports: tuple[Port, ...]
@@ -40,6 +44,8 @@ class ImageInfo:
 
 @dataclass(frozen=True)
 class PortInfo:
+    """A row of ports.tsv: what a well-known port says about the service listening on it."""
+
     port: Port
     tier: str | None
     family: str | None

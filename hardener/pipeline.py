@@ -25,6 +25,8 @@ from hardener.verify import verify
 
 @dataclass
 class Result:
+    """One project through the pipeline: its files, plan, edits, or the error that stopped it."""
+
     paths: list[str]
     files: list[ComposeFile] = field(default_factory=list)
     plan: Plan | None = None

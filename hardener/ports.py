@@ -11,6 +11,8 @@ from hardener.compose import untag
 
 @dataclass(frozen=True)
 class PortSpec:
+    """One entry of a service's ``ports`` (short or long syntax), parsed."""
+
     target: int | None  # container port (first of a range)
     published: str | None  # host side as written ("8080", "127.0.0.1:8080", "8000-8010"), None if not published
     protocol: str = "tcp"

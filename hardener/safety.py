@@ -20,6 +20,8 @@ from hardener.interpolate import interpolate
 
 @dataclass(frozen=True)
 class Placement:
+    """Where a service is attached: its network mode and networks."""
+
     mode: str  # nets | host | none | other
     nets: frozenset[str]
 

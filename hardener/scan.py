@@ -31,6 +31,8 @@ BINARY_EXT = frozenset(
 
 @dataclass(frozen=True)
 class ScanLimits:
+    """Bounds on what is read from the project's files."""
+
     max_file_bytes: int = 256 * 1024
     max_context_files: int = 2000
     max_context_bytes: int = 16 * 1024 * 1024
@@ -213,6 +215,8 @@ def compose_configs(reader: FileReader, data: dict, configs: dict, base: str, en
 
 @dataclass
 class ContextScan:
+    """The source files of a build context that were read, and whether all were."""
+
     status: str  # "scanned" (every relevant file read), "partial" (a cap was hit), "missing" (no folder),
     # "empty" (no source file in it), "remote"
     files: list[tuple[str, str]]

@@ -21,6 +21,8 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 @dataclass
 class Source:
+    """A compose file's bytes and decoded text, with what is needed to write it back unchanged."""
+
     path: str  # as shown to the user ("-" for standard input)
     raw: bytes
     text: str  # decoded, BOM removed

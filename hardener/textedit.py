@@ -15,6 +15,8 @@ from hardener.lines import Lines  # noqa: F401  (the line model; imported from h
 
 @dataclass(frozen=True)
 class Splice:
+    """Replace ``text[start:end]`` with ``text``."""
+
     start: int
     end: int
     text: str

@@ -33,6 +33,8 @@ from hardener.source import Source
 
 @dataclass
 class Prepared:
+    """A file ready to be written: its new content in a temporary file next to the target."""
+
     source: Source
     target: str
     tmp: str  # the new content, ready to be renamed; for a file written in place: its old content

@@ -269,8 +269,10 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
         attempts = [pure]
     else:
         attempts = [False, True] if HAVE_CLIB else [True]
-    deep = text.count("[") + text.count("{") > limits.max_flow_depth_prescan
-    many = node_bound(text) > limits.max_nodes
+    # (a text too short to hold that many brackets, or indicators, is not counted)
+    deep = len(text) > limits.max_flow_depth_prescan and \
+        text.count("[") + text.count("{") > limits.max_flow_depth_prescan
+    many = 3 * len(text) + 1 > limits.max_nodes and node_bound(text) > limits.max_nodes
     first: Exception | None = None
     for use_pure in attempts:
         if use_pure and first is not None and len(text) > limits.max_chars_pure:

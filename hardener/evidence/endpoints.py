@@ -40,6 +40,8 @@ _NAME = re.compile(r"[A-Za-z0-9][\w\-.]*")
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A host outside the stack that a service names (URL, host variable or endpoint setting)."""
+
     host: str
     port: int | None
     http: bool  # HTTP(S) (or not known to be anything else)

@@ -44,6 +44,8 @@ KIND_ORDER = ("declared", "namespace", "override", "hostname", "config", "proxy"
 
 @dataclass
 class Dependency:
+    """One service needs to reach another, with the evidence for it."""
+
     src: str
     dst: str
     evidence: list[str] = field(default_factory=list)
@@ -100,6 +102,8 @@ MAX_EVIDENCE = 4
 
 @dataclass
 class Analysis:
+    """Everything the evidence says about a project: tiers, dependencies, routing and ways out."""
+
     tiers: dict[str, Tier]
     deps: dict[tuple[str, str], Dependency] = field(default_factory=dict)
     groups: list[GroupDependency] = field(default_factory=list)

@@ -28,6 +28,8 @@ NETWORK_KEYS = ("networks", "network_mode", "ports")
 
 @dataclass
 class Finding:
+    """A finding of a rule about a service (or the project): fixed by the tool or for a human."""
+
     rule: str
     service: str | None
     message: str
@@ -48,6 +50,8 @@ class Finding:
 
 @dataclass
 class ServicePlan:
+    """A service's network keys before and after the plan, and why."""
+
     name: str
     tier: Tier
     before: dict[str, Any]  # current effective values of NETWORK_KEYS (ABSENT when unset)
@@ -66,6 +70,8 @@ class ServicePlan:
 
 @dataclass
 class NetworkPlan:
+    """A top-level network the plan creates or makes internal."""
+
     name: str
     create: bool = False
     definition: Any = None  # for created networks
@@ -103,6 +109,8 @@ class GatewayPlan:
 
 @dataclass
 class Plan:
+    """What the planner decided for a project: service and network plans, findings and notes."""
+
     project: Project
     analysis: Analysis
     services: dict[str, ServicePlan] = field(default_factory=dict)

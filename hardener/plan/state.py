@@ -19,6 +19,8 @@ from hardener.plan.model import ABSENT
 
 @dataclass
 class State:
+    """How a service is attached to networks now, and whether its networks can be edited."""
+
     mode: str  # default | nets | bridge | host | none | namespace | other
     nets: list[str]  # networks it is on now (explicit, interpolated, or "default")
     form: str | None = None  # "list" | "dict" for an explicit networks key

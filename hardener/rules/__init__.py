@@ -60,6 +60,8 @@ DOCS_URL = "https://github.com/compose-harden/compose-harden/blob/main/README.md
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule: its id, title, severity, whether the tool fixes it, and its documentation."""
+
     id: str
     title: str
     severity: str
