@@ -228,7 +228,10 @@ class FileEditor:
         last = max(last, first)
         indent = self.column(loc.key)
         kept: list[str] = []
+        text_lines = self.scalar_lines(loc.value) if last > first else set()
         for ln in range(first, last + 1):
+            if ln in text_lines:
+                continue  # "# ..." in a block scalar (a squid.conf) is its text, not a comment
             content = self.lines.content(ln)
             if self.lines.is_comment(ln):
                 kept.append(content)
@@ -237,6 +240,17 @@ class FileEditor:
                 if c:
                     kept.append(" " * indent + c)
         return self.lines.start(first), self.lines.end(last), kept
+
+    def scalar_lines(self, node: Node) -> set[int]:
+        """Lines that continue a multi-line scalar under ``node`` (a block scalar's text, a
+        quoted string's next lines)."""
+        out: set[int] = set()
+        for n in iter_nodes(node):
+            if isinstance(n, ScalarNode):
+                first = self.line(n)
+                last = self.lines.line_of(max(n.end_mark.index - 1, n.start_mark.index))
+                out.update(range(first + 1, last + 1))
+        return out
 
     def replace_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:
         """Replace a key and its value with another pair (or delete it when key is None)."""

@@ -35,6 +35,7 @@ PROXY_KEYS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROX
 # the variables that send a service's requests through a proxy
 OUTBOUND_PROXY_KEYS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 ALL_PROXY_KEYS = PROXY_KEYS + ("ALL_PROXY", "all_proxy", "NODE_USE_ENV_PROXY")
+HEADER = "# compose-harden egress gateway"  # the first line of its squid.conf, then " (mode: ...)"
 MARKER = "egress-gateway"
 METADATA = ("169.254.0.0/16", "fd00:ec2::254/128")
 
@@ -71,7 +72,7 @@ class Gateway:
                 opts["image"] = untag(data["image"])
             if opts["mode"] is None:
                 content = self.gateway_config_content(existing) or ""
-                opts["mode"] = "enforce" if "# mode: enforce" in content else "report"
+                opts["mode"] = "enforce" if f"{HEADER} (mode: enforce)" in content else "report"
         opts["mode"] = opts["mode"] or "report"
         opts["image"] = opts["image"] or DEFAULT_IMAGE
         opts["allow"] = sorted(set(opts["allow"]))
@@ -104,15 +105,21 @@ class Gateway:
         env = as_mapping(self.p.services[name].data.get("environment"))
         return str(env.get("HTTPS_PROXY") or env.get("https_proxy") or "") == self.proxy_value(gw)
 
-    def not_routed(self, name: str, gw: str, internal: set[str]) -> tuple[str, str] | None:
-        """(rule, why) when the service is not routed through the gateway; None when it is."""
+    def meets_gateway(self, name: str, gw: str) -> bool:
+        """Does the service share a network with the gateway, as planned so far?"""
+        return bool(set(self.nets_after(name)) & set(self.nets_after(gw)))
+
+    def not_routed(self, name: str, gw: str, internal: set[str], again: bool = False) -> tuple[str, str] | None:
+        """(rule, why) when the service is not routed through the gateway; None when it is.
+        ``again``: it is routed already (its proxy variables are the gateway's), but no longer
+        meets the gateway: the same checks as for a new service, its variables aside."""
         st = self.state[name]
         t = self.tiers[name]
         data = self.p.services[name].data
         env = as_mapping(data.get("environment"))
-        if self.routed_already(name, gw):
+        if self.routed_already(name, gw) and not again:
             return None
-        preset = [k for k in OUTBOUND_PROXY_KEYS if env.get(k)]
+        preset = [k for k in OUTBOUND_PROXY_KEYS if env.get(k)] if not again else []
         if preset:
             return "egress-proxy-preset", f"it sets {preset[0]} already ({env[preset[0]]}): never overwritten"
         if self.owner(name) != name:
@@ -190,6 +197,16 @@ class Gateway:
                 continue
             st = self.state[name]
             if self.routed_already(name, existing):
+                # Routed by an earlier run. Edited by hand since so that it no longer meets the
+                # gateway, it is routed again only as a new service would be.
+                why = None if self.meets_gateway(name, existing) else \
+                    ("egress-unroutable", "network_mode: none") if st.mode == "none" else \
+                    self.not_routed(name, gw, internal, again=True)
+                if why:
+                    self.plan.findings.append(Finding(
+                        why[0], name, f"{why[1]}; its proxy variables point at the egress gateway {gw}, which it does "
+                        "not share a network with: give it a network with the gateway by hand", False))
+                    continue
                 candidates.append(name)
                 continue
             if st.mode in ("none",) or not (self.has_direct_way_out(name, internal) or st.mode == "host"):
@@ -399,7 +416,7 @@ def squid_conf(mode: str, allowed: list[str], ports: list[int]) -> str:
     tests/runtime/test_gateway.py)."""
     ssl = " ".join(str(p) for p in [443] + ports)
     lines = [
-        f"# compose-harden egress gateway (mode: {mode})",
+        f"{HEADER} (mode: {mode})",
         "# Every outbound request of the routed services goes through this proxy and is logged to",
         "# /var/log/squid/access.log, which the ubuntu/squid image prints on its stdout:",
         "# `docker compose logs egress-gateway` is the audit trail.",
