@@ -415,7 +415,11 @@ class FileEditor:
                     self.flow_add(node, [f"{self.style.scalar(k)}: {_flow(v, self.style) if v is not None else '{}'}"
                                          for k, v in add.items()])
                 return
-            pairs = [self.text[k.start_mark.index:content_end(v, self.text)] if not _is_empty(v) else str(k.value) + ":"
+            # a pair as written; a key with no value written ("{shared: }") as the key alone
+            # ("shared:" before "," would read as the key "shared:")
+            pairs = [self.text[k.start_mark.index:content_end(v, self.text)]
+                     if not (_is_empty(v) and v.end_mark.index <= v.start_mark.index)
+                     else self.text[k.start_mark.index:k.end_mark.index]
                      for k, v in node.value if str(k.value) not in remove]
             for k, v in add.items():
                 pairs.append(f"{self.style.scalar(k)}: {_flow(v, self.style) if v is not None else '{}'}")

@@ -191,3 +191,15 @@ STACK = """services:
   db:
     image: postgres:16
 """
+
+
+def test_an_interpolated_gateway_network_is_read_as_compose_reads_it(tmp_path):
+    """``- ${EGRESS_NET:-egress}`` on the gateway is network egress: a hardened stack written
+    so is 'nothing to change' (the gateway check once compared the name as written)."""
+    text = GATEWAY_MOVED.replace(WORKER_NETWORKS, "    networks:\n      - backend\n      - data\n", 1)
+    text = text.replace("    networks:\n      - egress\n      - backend\n",
+                        "    networks:\n      - ${EGRESS_NET:-egress}\n      - backend\n", 1)
+    assert "${EGRESS_NET:-egress}" in text
+    (tmp_path / "compose.yaml").write_text(text)
+    r = invoke(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
+    assert r.exit_code == 0 and "nothing to change" in r.output, r.output
