@@ -281,8 +281,9 @@ class Gateway:
             current = list(self.target.get(existing, self.state[existing].nets))
             for n in networks:
                 if n not in current and not self.join(existing, n, "meets the services it routes here (egress gateway)"):
+                    why = self.state[existing].why_fixed or "its networks cannot be edited"
                     raise HardenError(self.p.files[0].path, f"the egress gateway {existing} cannot be edited to join "
-                                      f"network {n}, the way out of services it routes: add it there by hand")
+                                      f"network {n}, the way out of services it routes ({why}): add it there by hand")
         if egress_net not in self.declared and egress_net not in self.plan.networks:
             self.plan.networks[egress_net] = NetworkPlan(egress_net, create=True, definition=self.new_definition(False),
                                                        reason="the egress gateway's way out")
