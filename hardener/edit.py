@@ -30,6 +30,11 @@ class EditError(Exception):
         self.service = service
 
 
+class RouteError(EditError):
+    """The egress gateway's proxy variables cannot be written for this service: the pipeline
+    plans again without routing it (its networks are still hardened)."""
+
+
 @dataclass
 class FileEdit:
     """The edited text of one file and what changed in it."""

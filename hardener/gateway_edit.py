@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from hardener.compose import ComposeFile, Service, find_key, merge_sources
-from hardener.edit import EditError, ProjectEditor, _is_empty, _quote_of, block_lines
+from hardener.edit import EditError, ProjectEditor, RouteError, _is_empty, _quote_of, block_lines
 from hardener.plan import ServicePlan
 from hardener.yamlload import MERGE_TAG, tag_of
 
@@ -42,7 +42,7 @@ def set_environment(ed: ProjectEditor, svc: Service, sp: ServicePlan) -> None:
             else [str(i.value).split("=", 1)[0] for i in env.value.value] if env is not None and isinstance(env.value, SequenceNode) else []
         clash = [k for k in wanted if k in names]
         if clash:
-            raise EditError(f"{later.file.path} sets {clash[0]} for {svc.name} too: set the proxy variables there by hand")
+            raise RouteError(f"{later.file.path} sets {clash[0]} for {svc.name} too: set the proxy variables there by hand")
     loc = find_key(d.node, "environment")
     if loc is None:
         fe = ed.editor(d.file)
@@ -53,11 +53,11 @@ def set_environment(ed: ProjectEditor, svc: Service, sp: ServicePlan) -> None:
         return
     fe = ed.editor(d.file)
     if loc.via_merge:
-        raise EditError(f"the environment of {svc.name} comes from an anchor through a merge key: "
+        raise RouteError(f"the environment of {svc.name} comes from an anchor through a merge key: "
                         "it cannot be changed for this service alone")
     if fe.is_alias(loc) or fe.shared(loc.value):
         if not _all_users_agree(ed, d.file, loc.value, sp):
-            raise EditError(f"the environment of {svc.name} is an anchor other services share")
+            raise RouteError(f"the environment of {svc.name} is an anchor other services share")
         if id(loc.value) in ed.anchor_done:
             return
         ed.anchor_done.add(id(loc.value))
@@ -78,7 +78,7 @@ def set_environment(ed: ProjectEditor, svc: Service, sp: ServicePlan) -> None:
     elif _is_empty(node):
         fe.replace_pair(loc, "environment", wanted)
     else:
-        raise EditError(f"the environment of {svc.name} has an unexpected shape")
+        raise RouteError(f"the environment of {svc.name} has an unexpected shape")
 
 
 def _anchor_to_edit(ed: ProjectEditor, cf: ComposeFile, env: MappingNode, sp: ServicePlan) -> MappingNode | None:
@@ -121,10 +121,10 @@ def _set_in_mapping(fe, node: MappingNode, wanted: dict[str, str]) -> None:
         elif isinstance(own[1], ScalarNode):
             fe.set_scalar(own[1], value)
         else:
-            raise EditError(f"environment variable {key} has an unexpected shape")
+            raise RouteError(f"environment variable {key} has an unexpected shape")
     if add:
         if not node.value:
-            raise EditError("empty environment mapping")
+            raise RouteError("empty environment mapping")
         fe.edit_map_entries(node, [], add)
 
 
@@ -135,7 +135,7 @@ def _set_in_list(fe, node: SequenceNode, wanted: dict[str, str]) -> None:
             remove.append(i)
     items = [f"{k}={v}" for k, v in wanted.items()]
     if remove and node.flow_style:
-        raise EditError("cannot change variables in a flow-style environment list")
+        raise RouteError("cannot change variables in a flow-style environment list")
     fe.edit_list(node, remove, items, quote=bool(_quote_of(node)))
 
 

@@ -12,7 +12,7 @@ from hardener.classify import classify_all
 from hardener.config import DEFAULTS, Settings
 from hardener.compose import ComposeFile, build_project, load_file, parse_source
 from hardener.evidence import Analysis, analyse
-from hardener.edit import EditError, FileEdit, realise
+from hardener.edit import EditError, FileEdit, RouteError, realise
 from hardener.errors import HardenError, InputError, VerifyError
 from hardener.fsutil import forget_folders
 from hardener.plan import Finding, Plan, make_plan
@@ -83,9 +83,10 @@ def _harden(files: list[ComposeFile], max_bytes: int, settings: Settings | None)
         # alias, a multi-line flow list with comments) is left as it is, and the rest planned again.
         # So is a service whose fix the configuration turns off or a finding acknowledges.
         blocked: dict[str, str] = {}
+        unrouted: dict[str, str] = {}  # services whose proxy variables cannot be written
         waived: dict[str, list[Finding]] = {}
         while True:
-            plan = make_plan(project, analysis, blocked, settings)
+            plan = make_plan(project, analysis, blocked, settings, unrouted)
             result.plan = plan
             turned_off = fixes_turned_off(plan.findings, settings, accepted, blocked)
             if turned_off:
@@ -97,6 +98,9 @@ def _harden(files: list[ComposeFile], max_bytes: int, settings: Settings | None)
                 edits = realise(plan) if plan.changed else []
             except (EditError, EditConflict) as exc:
                 service = getattr(exc, "service", None)
+                if isinstance(exc, RouteError) and service and service not in unrouted:
+                    unrouted[service] = str(exc)  # not routed through the gateway; hardened all the same
+                    continue
                 if service and service not in blocked and len(blocked) < len(project.services):
                     blocked[service] = str(exc)
                     continue

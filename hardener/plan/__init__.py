@@ -29,7 +29,9 @@ __all__ = ["ABSENT", "NETWORK_KEYS", "Finding", "NetworkPlan", "Plan", "ServiceP
 
 
 def make_plan(project: Project, analysis: Analysis, blocked: dict[str, str] | None = None,
-              settings: Settings | None = None) -> Plan:
+              settings: Settings | None = None, unrouted: dict[str, str] | None = None) -> Plan:
     """Plan the project; ``blocked``: services to leave as they are, with the reason;
-    ``settings``: the project configuration (the names of the networks created)."""
-    return Planner(project, analysis, blocked or {}, settings).run()
+    ``settings``: the project configuration (the names of the networks created); ``unrouted``:
+    services the egress gateway does not route (their proxy variables cannot be written), with
+    the reason."""
+    return Planner(project, analysis, blocked or {}, settings, unrouted).run()

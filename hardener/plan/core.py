@@ -21,8 +21,9 @@ RESERVED = frozenset({"default", "host", "bridge", "none"})
 
 class Core:
     def __init__(self, project: Project, analysis: Analysis, blocked: dict[str, str] | None = None,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, unrouted: dict[str, str] | None = None):
         self.p = project
+        self.unrouted = dict(unrouted or {})  # service -> why the egress gateway cannot route it
         self.settings = settings or DEFAULTS  # read through network_base() only
         self.a = analysis
         self.plan = Plan(project, analysis)

@@ -196,6 +196,10 @@ class Gateway:
             if name == gw or self.is_data_store(name):
                 continue
             st = self.state[name]
+            if name in self.unrouted:
+                self.plan.findings.append(Finding(
+                    "egress-unroutable", name, f"its proxy variables cannot be written: {self.unrouted[name]}", False))
+                continue
             if self.routed_already(name, existing):
                 # Routed by an earlier run. Edited by hand since so that it no longer meets the
                 # gateway, it is routed again only as a new service would be.
