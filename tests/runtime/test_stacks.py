@@ -30,7 +30,8 @@ pytestmark = pytest.mark.runtime
 
 # a dozen stacks: three tiers, flat default networks, host mode removed with published ports,
 # declared networks (kept, and needing a way out), aliases, namespace sharing (service: and
-# container:), the legacy bridge with links, override files and -f files, published data stores
+# container:), the legacy bridge with links, override files and -f files, published data stores,
+# an egress gateway with services it cannot route
 CASES = [
     "three-tier-web-app",
     "flat-default-network",
@@ -45,6 +46,7 @@ CASES = [
     "override-file",
     "explicit-files-args",
     "data-store-publishes-ports",
+    "egress-gateway-env-not-writable",
 ]
 NAMED = re.compile(r"names '([^']+)'")
 
