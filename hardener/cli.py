@@ -374,8 +374,9 @@ def _leave(code: object) -> NoReturn:
     if not isinstance(code, int):
         raise SystemExit(code)
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with that stream closed (">&-")
+                stream.flush()
     except (OSError, ValueError):
         raise SystemExit(code) from None
     os._exit(code)

@@ -247,14 +247,14 @@ class FileEditor:
         return self.lines.start(first), self.lines.end(last), kept
 
     def scalar_lines(self, node: Node) -> set[int]:
-        """Lines that continue a multi-line scalar under ``node`` (a block scalar's text, a
-        quoted string's next lines)."""
+        """Lines that only continue a multi-line scalar under ``node``: a block scalar's text, and
+        the inner lines of a quoted or plain one (its last line may end with a real comment)."""
         out: set[int] = set()
         for n in iter_nodes(node):
             if isinstance(n, ScalarNode):
                 first = self.line(n)
                 last = self.lines.line_of(max(n.end_mark.index - 1, n.start_mark.index))
-                out.update(range(first + 1, last + 1))
+                out.update(range(first + 1, last + 1 if n.style in ("|", ">") else last))
         return out
 
     def replace_pair(self, loc: KeyLoc, key: str | None, value: Any, **kw: Any) -> None:

@@ -16,10 +16,12 @@ def realpath(path: str) -> str:
     (a link there is resolved as os.path.realpath does). The pipeline forgets the folders at the
     start of each project (:func:`forget_folders`), so that a long-running caller sees a folder
     replaced by a link since."""
-    if not path.startswith(os.sep):
+    given = path
+    relative = not path.startswith(os.sep)
+    if relative:
         path = os.path.join(os.getcwd(), path)  # the kernel's working folder is a real path
     if path.startswith("//") or os.path.normpath(path) != path:
-        return os.path.realpath(path)  # with "." / ".." to resolve in order
+        return os.path.realpath(given)  # with "." / ".." to resolve in order
     pending: list[tuple[str, str]] = []  # (folder, name) from the path up to a known folder
     head = path
     while head not in _REAL_FOLDERS:
@@ -36,7 +38,16 @@ def realpath(path: str) -> str:
             link = stat.S_ISLNK(os.lstat(full).st_mode)
         except OSError:
             link = False  # missing: kept as written, as os.path.realpath does
-        real = os.path.realpath(full) if link else full
+        if link:
+            if relative:
+                # a relative path through a link: os.path.realpath resolves a link loop in it
+                # differently from the same path made absolute, so it answers for the whole path
+                return os.path.realpath(given)
+            real = os.path.realpath(full)
+            if i < len(pending) - 1 and not os.path.isdir(real):
+                return os.path.realpath(given)  # a loop or a dangling link: nothing remembered
+        else:
+            real = full
         if i < len(pending) - 1:
             _REAL_FOLDERS[prefix] = real
     return real

@@ -71,3 +71,17 @@ def test_diff_of_edit_at_end_of_file_without_newline(tmp_path, monkeypatch):
     diff = unified_diff("compose.yaml", fe.file.source.text, fe.new_text, fe.splices)
     assert "\\ No newline at end of file" in diff
     assert apply_unified(fe.file.source.text, diff) == fe.new_text
+
+
+def test_a_comment_after_a_multi_line_scalar_is_kept(tmp_path):
+    """The value the tool removes is a double-quoted string over two lines with a comment after
+    it: the comment stays (the scalar's own inner lines are its text, its last line may end with
+    a real comment)."""
+    p = tmp_path / "compose.yaml"
+    p.write_text('services:\n  web:\n    image: nginx:1.25\n    network_mode: "\\\n      host"  # reason: legacy\n'
+                 '  db:\n    image: postgres:16\n')
+    result = harden_paths([str(p)])
+    assert result.error is None, result.error
+    (edit,) = result.changed_edits
+    assert "# reason: legacy" in edit.new_text
+    assert "network_mode" not in edit.new_text

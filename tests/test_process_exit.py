@@ -63,3 +63,22 @@ def test_closed_pipe_is_not_a_crash(tmp_path):
     _, err = p.communicate(timeout=120)
     assert p.returncode != 0
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("closed, args, status", [
+    (">&-", ["-q", "--write", "compose.yaml"], 0),
+    ("2>&-", ["-q", "--write", "compose.yaml"], 0),
+    ("2>&-", ["--version"], 0),
+    (">&-", ["--explain", "no-such-rule"], 2),
+])
+def test_a_stream_closed_at_start_is_not_a_crash(tmp_path, closed, args, status):
+    """Started with stdout or stderr closed (Python then has no sys.stdout / sys.stderr): the
+    exit status is what it would be otherwise, with no traceback."""
+    (tmp_path / "compose.yaml").write_text(FLAT)
+    err = tmp_path / "err.txt"
+    redirect = f"{closed} 2>{err}" if closed == ">&-" else closed
+    cmd = " ".join([sys.executable, "-m", "hardener", *args]) + f" {redirect}"
+    proc = subprocess.run(["sh", "-c", cmd], cwd=tmp_path, capture_output=True, timeout=120)
+    assert proc.returncode == status, (proc.stdout, proc.stderr, err.read_text() if err.exists() else "")
+    assert b"Traceback" not in proc.stderr + proc.stdout
+    assert not err.exists() or "Traceback" not in err.read_text()

@@ -35,8 +35,11 @@ def test_relative_paths_answer_as_os_path_realpath(tmp_path, monkeypatch):
     os.symlink(f"{d}/a", f"{d}/via")
     os.symlink("b/c", f"{d}/a/rel")
     open(f"{d}/a/b/c/f", "w").close()
+    os.symlink("b/loop", f"{d}/a/loop")  # a loop: a/loop -> a/b/loop -> a/loop
+    os.symlink(f"{d}/a/loop", f"{d}/a/b/loop")
     monkeypatch.chdir(f"{d}/via")
-    paths = ["b/c/f", "rel/f", "rel/../b", "./b", "b//c", "missing/x", "b/c/f/x", ".", "..", "rel"]
+    paths = ["b/c/f", "rel/f", "rel/../b", "./b", "b//c", "missing/x", "b/c/f/x", ".", "..", "rel",
+             "loop/x", "loop/../c", "b/loop/f", f"{d}/a/loop/x", f"{d}/via/loop/f", "loop"]
     rng = random.Random(11)
     forget_folders()
     for _ in range(3):
