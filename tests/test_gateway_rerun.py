@@ -203,3 +203,13 @@ def test_an_interpolated_gateway_network_is_read_as_compose_reads_it(tmp_path):
     (tmp_path / "compose.yaml").write_text(text)
     r = invoke(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
     assert r.exit_code == 0 and "nothing to change" in r.output, r.output
+
+
+def test_a_data_store_on_the_gateways_network_is_reported(tmp_path):
+    """A cache added by hand to a network the gateway is on could send requests out through the
+    proxy: reported for a human (the tool never puts the gateway there itself)."""
+    text = GATEWAY_MOVED.replace("  db:\n", "  cache:\n    image: redis:7\n    networks: [backend]\n  db:\n", 1)
+    (tmp_path / "compose.yaml").write_text(text)
+    r = invoke(["--egress-gateway", "--diff", "compose.yaml"], tmp_path)
+    assert "[data-egress] cache: data store cache shares network backend with the egress gateway" in r.output, r.output
+    assert "[data-egress] db" not in r.output

@@ -283,6 +283,12 @@ class Gateway:
         networks = list(dict.fromkeys((self.state[existing].nets if existing else []) + [egress_net] + served))
         if existing:  # a gateway from an earlier run: it joins the networks it now has to serve
             current = list(self.target.get(existing, self.state[existing].nets))
+            for n in current:  # and never shares one with a data store (put there by hand)
+                for store in sorted({m for o in self.members_of(n) for m in self.members(o) if self.is_data_store(m)}):
+                    self.plan.findings.append(Finding(
+                        "data-egress", store, f"data store {store} shares network {n} with the egress gateway "
+                        f"{existing}, a forward proxy it can send requests out through: take one of them off {n}",
+                        False))
             for n in networks:
                 if n not in current and not self.join(existing, n, "meets the services it routes here (egress gateway)"):
                     why = self.state[existing].why_fixed or "its networks cannot be edited"
