@@ -119,6 +119,8 @@ class Gateway:
         env = as_mapping(data.get("environment"))
         if self.routed_already(name, gw) and not again:
             return None
+        if st.mode == "none":  # (a new service with no network is not asked: it has no way out)
+            return "egress-unroutable", "network_mode: none"
         preset = [k for k in OUTBOUND_PROXY_KEYS if env.get(k)] if not again else []
         if preset:
             return "egress-proxy-preset", f"it sets {preset[0]} already ({env[preset[0]]}): never overwritten"
@@ -203,9 +205,7 @@ class Gateway:
             if self.routed_already(name, existing):
                 # Routed by an earlier run. Edited by hand since so that it no longer meets the
                 # gateway, it is routed again only as a new service would be.
-                why = None if self.meets_gateway(name, existing) else \
-                    ("egress-unroutable", "network_mode: none") if st.mode == "none" else \
-                    self.not_routed(name, gw, internal, again=True)
+                why = None if self.meets_gateway(name, existing) else self.not_routed(name, gw, internal, again=True)
                 if why:
                     self.plan.findings.append(Finding(
                         why[0], name, f"{why[1]}; its proxy variables point at the egress gateway {gw}, which it does "
@@ -284,7 +284,7 @@ class Gateway:
         if existing:  # a gateway from an earlier run: it joins the networks it now has to serve
             current = list(self.target.get(existing, self.state[existing].nets))
             for n in current:  # and never shares one with a data store (put there by hand)
-                for store in sorted({m for o in self.members_of(n) for m in self.members(o) if self.is_data_store(m)}):
+                for store in self.stores_on(n):
                     self.plan.findings.append(Finding(
                         "data-egress", store, f"data store {store} shares network {n} with the egress gateway "
                         f"{existing}, a forward proxy it can send requests out through: take one of them off {n}",
@@ -357,8 +357,12 @@ class Gateway:
             self.plan.networks.pop(net, None)
             self.internal.discard(net)
 
+    def stores_on(self, net: str) -> list[str]:
+        """The data stores on a network (namespace members included), sorted."""
+        return sorted({m for o in self.members_of(net) for m in self.members(o) if self.is_data_store(m)})
+
     def store_free(self, net: str) -> bool:
-        return not any(self.is_data_store(m) for o in self.members_of(net) for m in self.members(o))
+        return not self.stores_on(net)
 
     def has_way_out_besides(self, o: str, net: str, internal: set[str], sealing: list[str]) -> bool:
         return any(x != net and x not in internal and x not in sealing and not x.startswith("<")
