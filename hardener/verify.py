@@ -20,7 +20,6 @@ from hardener import safety
 from hardener.compose import ComposeFile, as_mapping, build_project, parse_source, untag
 from hardener.edit import FileEdit
 from hardener.errors import InputError, VerifyError
-from hardener.interpolate import interpolate
 from hardener.plan import ABSENT, NETWORK_KEYS, Plan
 from hardener.plan.gateway import ALL_PROXY_KEYS
 from hardener.plan.model import GatewayPlan
@@ -180,11 +179,10 @@ def _check_gateway(plan: Plan, project: Any, path: str) -> None:
     svc = project.services.get(g.service)
     if svc is None:
         raise VerifyError(path, f"internal error: the egress gateway {g.service} is missing after the edit")
-    nets = _norm_networks(untag(svc.data.get("networks")))
-    if isinstance(nets, dict):  # names as Compose reads them: "${EGRESS_NET:-egress}" is egress
-        nets = {interpolate(k, project.env): v for k, v in nets.items()}
-    if not isinstance(nets, dict) or set(g.networks) - set(nets):
-        raise VerifyError(path, f"internal error: the egress gateway is on {nets}, the plan says {g.networks}")
+    # its networks as the safety check reads them ("${EGRESS_NET:-egress}" is network egress)
+    nets = safety.placements(project)[g.service].nets
+    if set(g.networks) - nets:
+        raise VerifyError(path, f"internal error: the egress gateway is on {sorted(nets)}, the plan says {g.networks}")
     spec = untag(project.configs.get(g.config))
     content = untag(spec.get("content")) if isinstance(spec, dict) else None
     if not isinstance(content, str) or content.replace("$$", "$").rstrip("\n") != g.content.rstrip("\n"):
