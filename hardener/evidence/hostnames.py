@@ -60,12 +60,19 @@ def strip_line_comments(text: str) -> str:
 SEARCH_NAMES_UP_TO = 64
 
 
+def ascii_lower(text: str) -> str | None:
+    """``text`` in lower case, for a keyword search before a ``re.I`` pattern is tried: ASCII
+    text only (``re.I`` matches "ſ" to "s" and "ı" to "i", and ``str.lower`` does not), None for
+    other text, which every pattern then reads whole."""
+    return text.lower() if text.isascii() else None
+
+
 def lines_containing(text: str, needles: list[str], low: str | None = None) -> str:
     """The lines of ``text`` that contain one of ``needles`` (lower case; compared with the text
     in lower case), in order, joined by line breaks. Every pattern read from configuration here
     matches within a line, so reading these lines finds what reading the whole text finds.
-    Callers that compare in lower case use it on ASCII text only: ``re.I`` matches "ı" and "ſ"
-    to "i" and "s", and ``str.lower`` does not. ``low``: the text in lower case, if the caller has it."""
+    Callers that compare in lower case use it on ASCII text only (:func:`ascii_lower`). ``low``:
+    the text in lower case, if the caller has it."""
     low = text.lower() if low is None else low
     if len(low) != len(text):  # lower-casing changed the length (rare letters): line by line
         return "\n".join(line for line, lw in zip(text.split("\n"), low.split("\n")) if any(n in lw for n in needles))
@@ -132,8 +139,8 @@ class HostnameMatcher:
         rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
         if kind == "config":
             text = strip_xml_comments(text)
-            if len(self.hostnames) <= SEARCH_NAMES_UP_TO and text.isascii():  # see lines_containing
-                low = text.lower()
+            low = ascii_lower(text) if len(self.hostnames) <= SEARCH_NAMES_UP_TO else None
+            if low is not None:
                 present = [n for n in self.hostnames if n in low]
                 if not present:
                     return []

@@ -14,7 +14,7 @@ import re
 
 from hardener.compose import Project, as_mapping, command_texts
 from hardener.evidence.environment import variable_values
-from hardener.evidence.hostnames import lines_containing, strip_line_comments, strip_xml_comments
+from hardener.evidence.hostnames import ascii_lower, lines_containing, strip_line_comments, strip_xml_comments
 from hardener.evidence.model import Analysis
 from hardener.interpolate import interpolate
 from hardener.lazyre import LazyRe
@@ -68,7 +68,8 @@ def _scan(text: str, where: str, services: dict[str, str], out: list[str], keyed
     if host:
         out.append(f"{where} names {clip(host, 60)}")
         return
-    host = _first_outside(_ENDPOINT, text, services) if not text.isascii() or "endpoint" in text.lower() else None
+    low = ascii_lower(text)
+    host = _first_outside(_ENDPOINT, text, services) if low is None or "endpoint" in low else None
     if host:
         out.append(f"{where} names endpoint {clip(host, 60)}")
         return
@@ -86,9 +87,7 @@ def _scan_config(text: str, where: str, services: dict[str, str], out: list[str]
     within one line, so only the lines holding "://" are read for URLs (a Grafana dashboard is
     hundreds of kilobytes); the other patterns are looked for only when their keyword is there."""
     text = strip_xml_comments(text)
-    # keywords are looked for in lower case on ASCII text only (re.I matches "ſ" to "s", "ı" to
-    # "i"; str.lower does not): other text is read whole by every pattern
-    low = text.lower() if text.isascii() else None
+    low = ascii_lower(text)
     host = _first_outside(_URL, strip_line_comments(lines_containing(text, ["://"], low)), services) if "://" in text else None
     if host:
         out.append(f"{where} names {clip(host, 60)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from hardener.evidence.hostnames import ascii_lower
 from hardener.lazyre import LazyRe
 
 NAME = "apache"
@@ -18,12 +19,9 @@ _KEYWORDS = ("<virtualhost", "proxypass", "serverroot", "loadmodule", "documentr
 
 
 def detect(path: str, text: str) -> bool:
-    # the keywords first (a substring search is much cheaper than the pattern), on ASCII text:
-    # re.I matches "ſ" to "s" and "ı" to "i", str.lower does not
-    if text.isascii():
-        low = text.lower()
-        if not any(k in low for k in _KEYWORDS):
-            return False
+    low = ascii_lower(text)  # the keywords first: a substring search is much cheaper than the pattern
+    if low is not None and not any(k in low for k in _KEYWORDS):
+        return False
     return bool(re.search(r"^\s*(?:<VirtualHost|ProxyPass|ServerRoot|LoadModule|DocumentRoot)\b", text, re.M | re.I))
 
 
