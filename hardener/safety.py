@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from hardener import ports as portspec
+from hardener.bitset import bits, ones
 from hardener.compose import Project, as_mapping, untag
 from hardener.evidence import Analysis
 from hardener.interpolate import interpolate
@@ -111,14 +112,16 @@ def through_gateway(after: Project, pa: dict[str, Placement], name: str, gateway
     return connected(pa[name], g) and has_way_out(g, internal)
 
 
-def _near(members: list[str], pb: dict[str, Placement], src: Placement,
-          index: dict[int, tuple[dict[str, list[int]], list[int]]], key: int) -> Iterable[int]:
-    """The positions of the members that can be connected to ``src`` (same network, or either on
-    the host), in order: looked up by network, so that a source on two of hundreds of networks
-    does not test every member."""
+def _near(members: list[str], pb: dict[str, Placement], pa: dict[str, Placement], src_b: Placement,
+          src_a: Placement, index: dict[int, tuple], key: int) -> Iterable[int]:
+    """The positions of the members that can be connected to the source before (same network,
+    or either on the host) and that share no network with it after, in order. Looked up as bit
+    sets by network, so that a source on two of hundreds of networks does not test every member,
+    and a thousand sources each meeting two thousand members do not test each pair."""
     found = index.get(key)
     if found is None:
         by_net: dict[str, list[int]] = {}
+        after: dict[str, list[int]] = {}
         host: list[int] = []
         for i, d in enumerate(members):
             p = pb[d]
@@ -127,14 +130,22 @@ def _near(members: list[str], pb: dict[str, Placement], src: Placement,
             elif p.mode == "nets":
                 for n in p.nets:
                     by_net.setdefault(n, []).append(i)
-        found = index[key] = (by_net, host)
-    if src.mode == "host":
-        return range(len(members))
-    hits = set(found[1])
-    if src.mode == "nets":
-        for n in src.nets:
-            hits.update(found[0].get(n, ()))
-    return sorted(hits)
+            if pa[d].mode == "nets":
+                for n in pa[d].nets:
+                    after.setdefault(n, []).append(i)
+        found = index[key] = ({n: bits(js) for n, js in by_net.items()}, bits(host),
+                              {n: bits(js) for n, js in after.items()})
+    if src_b.mode == "host":
+        mask = (1 << len(members)) - 1
+    else:
+        mask = found[1]
+        if src_b.mode == "nets":
+            for n in src_b.nets:
+                mask |= found[0].get(n, 0)
+    if src_a.mode == "nets":  # connected after through a shared network: nothing lost
+        for n in src_a.nets:
+            mask &= ~found[2].get(n, 0)
+    return ones(mask)
 
 
 def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> list[str]:
@@ -148,7 +159,7 @@ def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> 
     # a group is judged through one member per distinct placement (before, after), per member tuple
     # and the members a source would lose are found once per (member tuple, source placement)
     reps: dict[int, list[str]] = {}
-    near: dict[int, tuple[dict[str, list[int]], list[int]]] = {}  # per tuple: network -> members, on the host
+    near: dict[int, tuple] = {}  # per tuple: members by network before, on the host, by network after
     lost: dict[tuple, list[str]] = {}
     for g in a.groups:
         if g.src not in pb:
@@ -164,7 +175,7 @@ def check(before: Project, after: Project, a: Analysis, gateway: Any = None) -> 
         key = (id(g.dsts), src_b, src_a)
         cut = lost.get(key)
         if cut is None:
-            cut = lost[key] = [members[i] for i in _near(members, pb, src_b, near, id(g.dsts))
+            cut = lost[key] = [members[i] for i in _near(members, pb, pa, src_b, src_a, near, id(g.dsts))
                                if connected(src_b, pb[members[i]]) and not connected(src_a, pa[members[i]])]
         for d in cut:
             if d != g.src:

@@ -57,8 +57,11 @@ class Core:
         # network -> owner -> how many times it is listed (an ordered multiset: leaving is O(1);
         # "networks: [back, back]" counts twice), built on first use
         self._net_members: dict[str, dict[str, int]] | None = None
-        self._dst_members: set[str] = set()
-        self._dst_version = 0
+        # owner -> the member tuples of groups that hold one of its services, and each tuple's
+        # version: a tuple's representatives are worked out again only when one of its own
+        # members changes networks (see Keep.keep_dependencies)
+        self._dst_tuples: dict[str, list[int]] = {}
+        self._dst_version: dict[int, int] = {}
         self._reach_cache: tuple | None = None  # see _reaches_many
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self.internal: set[str] = set()
@@ -320,8 +323,8 @@ class Core:
         if net not in self.target[o]:
             self.target[o].append(net)
             self.why[o].setdefault(net, why)
-            if o in self._dst_members:
-                self._dst_version += 1
+            for t in self._dst_tuples.get(o, ()):
+                self._dst_version[t] += 1
             if self._net_members is not None:
                 counts = self._net_members.setdefault(net, {})
                 counts[o] = counts.get(o, 0) + 1
@@ -332,8 +335,8 @@ class Core:
         if o in self.target and net in self.target[o]:
             self.target[o].remove(net)
             self.why[o].pop(net, None)
-            if o in self._dst_members:
-                self._dst_version += 1
+            for t in self._dst_tuples.get(o, ()):
+                self._dst_version[t] += 1
             if self._net_members is not None:
                 counts = self._net_members.get(net, {})
                 if counts.get(o, 0) > 1:

@@ -15,8 +15,7 @@ others ``extends`` shares its networks with them (Compose merges them).
 
 from __future__ import annotations
 
-from typing import Iterable
-
+from hardener.bitset import bits, ones
 from hardener.evidence.model import KIND_ORDER
 from hardener.plan.model import Finding
 
@@ -39,19 +38,24 @@ class Keep:
             self.keep(dep.src, dep.dst, dep.evidence[0], dep.alias_network)
         # A group is kept by checking one member per distinct network situation: members on the
         # same networks are kept together. The representatives of a member set are cached (many
-        # services share one set of data stores) until a member of some set changes networks.
+        # services share one set of data stores) until a member of that set changes networks.
         tuples = {id(g.dsts): g.dsts for g in self.a.groups}  # shared member tuples, each once
-        self._dst_members = {self.owner(d) for dsts in tuples.values() for d in dsts}
+        self._dst_tuples = {}
+        for t, dsts in tuples.items():
+            for o in {self.owner(d) for d in dsts}:
+                self._dst_tuples.setdefault(o, []).append(t)
+        self._dst_version = dict.fromkeys(tuples, 0)
         cache: dict[int, tuple[int, list[list[str]], dict]] = {}
         for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
             hit = cache.get(id(group.dsts))
-            if hit is None or hit[0] != self._dst_version:
+            version = self._dst_version[id(group.dsts)]
+            if hit is None or hit[0] != version:
                 situations: dict[tuple, list[str]] = {}
                 for dst in group.dsts:
                     b = self.owner(dst)
                     key = (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
                     situations.setdefault(key, []).append(dst)
-                cache[id(group.dsts)] = (self._dst_version, list(situations.values()), {})
+                cache[id(group.dsts)] = (version, list(situations.values()), {})
                 hit = cache[id(group.dsts)]
             self._keep_group(group, hit[1], hit[2])
 
@@ -90,36 +94,45 @@ class Keep:
                     near[1].append(j)
                 if b in self.movable:
                     near[2].append(j)
-        # A keep changes the networks of the source's namespace or of the representative's only:
-        # the representatives left to do stay as they were unless the source moved.
-        i = 0
-        while i < len(situations):
-            source = self._source_situation(a)
-            sig = (self._dst_version, source)
-            active = memo.get(sig)
-            if active is None:
-                full_a = set(self.full_nets(a))  # once: a source kept with hundreds of stores is on their networks
-                nets_a = self.nets_before(a)
-                if "<host>" in nets_a:
-                    candidates: Iterable[int] = range(len(situations))
-                else:
-                    found = {j for n in nets_a for j in near[0].get(n, ())}
-                    found.update(near[1])
-                    if a in self.movable:
-                        found.update(near[2])
-                    candidates = sorted(found)
-                active = memo[sig] = [j for j in candidates
-                                      if not self._keep_is_noop(a, self.owner(situations[j][0]), full_a)]
-            todo = sorted(j for j in set(active) | special if j >= i)
-            if not todo:
-                return
-            for j in todo:
-                self._keep_situation(group, situations[j])
-                i = j + 1
-                if self._source_situation(a) != source:
-                    break  # the source moved: work out what is left to do afresh
+        # Which representatives can need a keep, worked out once per source situation: the
+        # candidates (sharing a network with the source before, on the host, or re-tiered as it is)
+        # less those that share a network with it already, as bit sets over the situations, so
+        # that a thousand proxies each meeting two thousand situations do not test each pair.
+        source = self._source_situation(a)
+        sig = (self._dst_version[id(group.dsts)], source)
+        active = memo.get(sig)
+        if active is None:
+            sets = memo.get("bits")
+            if sets is None:
+                sets = memo["bits"] = self._situation_bits(situations, near)
+            full_a = set(self.full_nets(a))
+            nets_a = self.nets_before(a)
+            if "<host>" in nets_a:
+                mask = (1 << len(situations)) - 1
             else:
-                return
+                mask = sets[2] if a in self.movable else 0
+                mask |= sets[1]
+                for n in nets_a:
+                    mask |= sets[0].get(n, 0)
+            for n in full_a:
+                mask &= ~sets[3].get(n, 0)
+            active = memo[sig] = [j for j in ones(mask)
+                                  if not self._keep_is_noop(a, self.owner(situations[j][0]), full_a)]
+        # A keep only adds networks, to the source's namespace and to the representative's: a
+        # situation whose keep was a no-op stays one, so the list stays a superset of what is left
+        # to do as the source moves, and keep() tests each representative exactly.
+        for j in sorted(set(active) | special):
+            self._keep_situation(group, situations[j])
+
+    def _situation_bits(self, situations: list[list[str]], near: tuple) -> tuple:
+        """The situations as bit sets (bit j for situation j): by network before, on the host,
+        re-tiered, and by network the representative is on in every file now."""
+        after: dict[str, list[int]] = {}
+        for j, members in enumerate(situations):
+            for n in self.full_nets(self.owner(members[0])):
+                after.setdefault(n, []).append(j)
+        return ({n: bits(js) for n, js in near[0].items()}, bits(near[1]), bits(near[2]),
+                {n: bits(js) for n, js in after.items()})
 
     def _keep_situation(self, group, members: list[str]) -> None:
         rep = next((m for m in members if m != group.src), None)
@@ -235,3 +248,4 @@ class Keep:
             if label.endswith("_" + key):
                 return key
         return None
+
