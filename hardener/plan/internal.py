@@ -101,6 +101,9 @@ class Internal:
         that separates anyone."""
         order = (["front"] + sorted(r for r in self.names if r.startswith(("egress:", "own:"))) + ["back"]
                  + sorted(self.data_roles()))
+        # the roles of each name, taken once: deleting a role makes the names' derived tables be
+        # rebuilt, which for hundreds of data networks dropped one by one would be quadratic
+        roles_of = self.names.derived().roles_of
         for role in order:
             name = self.names.get(role)
             if name is None:
@@ -109,8 +112,9 @@ class Internal:
             if not members or self.redundant(name, members, internal):
                 for o in sorted(members):
                     self.leave(o, name)
-                for r in list(self.names.derived().roles_of.get(name, [])):
-                    del self.names[r]
+                for r in roles_of.get(name, []):
+                    if self.names.get(r) == name:
+                        del self.names[r]
         # Everything re-tiered ended up together on one ordinary network: that is what default
         # already is, so leave those services there rather than rename their network.
         created = set(self.names.values())
