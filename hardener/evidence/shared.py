@@ -80,12 +80,14 @@ def collect(project: Project, a: Analysis) -> None:
         # (adding another changes nothing): a kin group where everyone reaches everyone costs
         # set operations, not one new reason per (source, member, target)
         full: dict[str, set[str]] = {}
+        others = members  # the members that can still gain something
         for src in members:
             reached = reached_by[src]
             if not reached:
                 continue
             src_targets = {dst for dst, _ in reached}
-            for other in members:
+            finished = False
+            for other in others:
                 if other == src:
                     continue
                 common_shares = shares[src] & shares[other]
@@ -103,6 +105,16 @@ def collect(project: Project, a: Analysis) -> None:
                     dep = a.deps[(other, dst)]
                     if len(dep.evidence) >= MAX_EVIDENCE and "shared" in dep.by_kind:
                         done.add(dst)
+                        finished = finished or targets <= done
+            if finished:
+                others = still_gaining(others, full, targets)
+
+
+def still_gaining(others: list[str], full: dict[str, set[str]], targets: set[str]) -> list[str]:
+    """The members that can still gain a reason: one that holds every target of its group gains
+    nothing from later sources, so it is dropped -- thousands of workers of one image sharing one
+    URL cost N, not N * N."""
+    return [o for o in others if o not in full or not targets <= full[o]]
 
 
 # A kin group whose members could gain more than this many (member, target) pairs is kept as one
