@@ -2,11 +2,12 @@
 """How compose-harden's CPU time grows with the number of services, in several shapes of file.
 
 For every shape of benchmarks/shapes.py (four-tier, anchors, flat-net, segmented, extends, build,
-edge-data, long-chain, shared-nets, anchor-nets, mixed; --shapes to choose) and every N in --sizes (default 500 1,000 2,000 4,000
-8,000), a compose project with N services is written to a temporary folder and
-``compose-harden --diff -q compose.yaml`` is run --runs times (default 3) after one warm-up; each
-run's CPU time (user + system, from os.wait4) is taken and the median kept. The same shape at
-20 services is the baseline: start-up and imports cost the same at every N, so
+edge-data, long-chain, shared-nets, anchor-nets, merge-lists, dense-deps, mixed; --shapes to
+choose) and every N in --sizes (default 500 1,000 2,000 4,000 8,000), a compose project with N
+services is written to a temporary folder and ``compose-harden --diff -q compose.yaml`` is run
+--runs times (default 3) after one warm-up; each run's CPU time (user + system, from os.wait4) is
+taken and the median kept. The same shape at 20 services is the baseline: start-up and imports cost
+the same at every N, so
 
     net CPU per service = (CPU(N) - CPU(20)) / (N - 20)
 

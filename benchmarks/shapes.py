@@ -27,6 +27,11 @@ Shapes:
                with network aliases: nginx, an API, postgres, redis per block
   anchor-nets  the networks come from an anchor every service merges (``<<: *base`` holding
                ``networks: [appnet]``): APIs, MySQL stores, workers and redis
+  merge-lists  per-block anchors merged as lists (``<<: [*envK, *teamK]``) by an nginx with no
+               configuration, an API, postgres and redis: every proxy names its block's cache, so
+               no two proxies are in the same network situation
+  dense-deps   every service depends on the four before it (nginx with no configuration, an API,
+               postgres, redis in turn): a thousand edges beside two thousand data stores
   mixed        the earlier benchmark's blocks of 10 (edge, five apps in several styles, postgres,
                redis, adminer, a worker on the bridge network; a third of the blocks with their own
                declared network pair)
@@ -488,6 +493,56 @@ def anchor_nets(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- merge-lists ------------------------------------------------------------------------------
+
+def merge_lists(services: int) -> Project:
+    blocks = _blocks(services, 4)
+    out = [_header("merge-lists", services, "anchors of each block merged as lists (<<: [*a, *b])")]
+    for k in range(blocks):
+        out.append(
+            f"x-env{k}: &env{k}\n"
+            f"  restart: always\n"
+            f"  environment:\n"
+            f"    REDIS_URL: redis://cache{k}:6379\n"
+            f"x-team{k}: &team{k}\n"
+            f"  labels:\n"
+            f"    team: t{k}\n"
+        )
+    out.append("\nservices:\n")
+    for k in range(blocks):
+        out.append(
+            f"  web{k}:\n"
+            f"    <<: [*env{k}, *team{k}]\n"  # a proxy with no configuration that names its cache
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"  app{k}:\n"
+            f"    <<: [*env{k}, *team{k}]\n"
+            f"    image: ghcr.io/acme/api:8\n"
+            f"    depends_on:\n"
+            f"      db{k}:\n"
+            f"        condition: service_healthy\n"
+            f"  db{k}:\n"
+            f"    <<: *team{k}\n"
+            f"    image: postgres:16-alpine\n"
+            f"  cache{k}:\n"
+            f"    <<: *team{k}\n"
+            f"    image: redis:7-alpine\n"
+        )
+    return Project("".join(out))
+
+
+# --- dense-deps -------------------------------------------------------------------------------
+
+def dense_deps(services: int) -> Project:
+    out = [_header("dense-deps", services, "every service depends on the four before it"), "services:\n"]
+    images = ["nginx:1.27-alpine", "ghcr.io/acme/api:9", "postgres:16-alpine", "redis:7-alpine"]
+    for i in range(_blocks(services, 4) * 4):
+        deps = "".join(f"      - s{j}\n" for j in range(max(0, i - 4), i))
+        out.append(f"  s{i}:\n    image: {images[i % 4]}\n" + (f"    depends_on:\n{deps}" if deps else ""))
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -499,8 +554,11 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "long-chain": long_chain,
     "shared-nets": shared_nets,
     "anchor-nets": anchor_nets,
+    "merge-lists": merge_lists,
+    "dense-deps": dense_deps,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
-               "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "mixed": 10}
+               "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
+               "mixed": 10}

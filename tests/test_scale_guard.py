@@ -4,9 +4,11 @@ The scale benchmark (benchmarks/bench_scale.py) measures CPU time at 500 to 8,00
 several shapes; this test runs the pipeline in-process on the shapes that are linear today at
 200 and 800 services and counts the calls of the planner's and the analysis's inner operations
 (keeping a dependency, testing whether a keep would change anything, reading a service's
-networks before, testing for pinned addresses, adding a dependency, searching a text for
-hostnames, and the safety check's test of whether two services are connected). Linear work grows 4x; the bound is 6x, so a change that makes one
-of them grow with the square of the services (16x) fails here, whatever the machine's speed.
+networks before, testing for pinned addresses, adding a dependency, listing what a service
+reaches, searching a text for hostnames, rebuilding the tables derived from the planned network
+names, and the safety check's test of whether two services are connected). Linear work grows 4x;
+the bound is 6x, so a change that makes one of them grow with the square of the services (16x)
+fails here, whatever the machine's speed.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ from hardener import safety
 from hardener.evidence.hostnames import HostnameMatcher
 from hardener.evidence.model import Analysis
 from hardener.pipeline import harden_paths
-from hardener.plan.core import Core
+from hardener.plan.core import Core, _Derived
 from hardener.plan.keep import Keep
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from shapes import SHAPES  # noqa: E402
 
-COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (HostnameMatcher, "find"),
-           (Core, "pinned_on"), (Core, "nets_before"), (safety, "connected")]
+COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (Analysis, "reaches"),
+           (HostnameMatcher, "find"), (Core, "pinned_on"), (Core, "nets_before"), (safety, "connected"),
+           (_Derived, "__init__")]
 SMALL, LARGE, SLACK = 200, 800, 6.0
 
 
@@ -51,7 +54,7 @@ def _count(monkeypatch, folder: str) -> Counter:
 
 
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
-                                   "long-chain"])
+                                   "long-chain", "merge-lists", "dense-deps"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     import hardener.evidence.shared as shared
 

@@ -1,0 +1,132 @@
+"""The shortcuts that keep large stacks linear give the result of the direct computation.
+
+Each shortcut is replaced in turn by its direct form and the stacks that take it are hardened both
+ways; the edited files and the findings must be the same, byte for byte:
+
+- the planner's bit sets of a group's situations (``Keep._situation_bits``): direct, every
+  situation is a candidate and none is ruled out before the exact no-op test;
+- the safety check's bit sets (``safety._near``'s index): direct, every member is tested;
+- the sharing report's index of what data stores reach (``reports.MANY_STORES``): direct, one
+  test per (edge, store);
+- the kin-group loop's dropping of members that gained every target (``shared.still_gaining``):
+  direct, every member is looked at for every source.
+
+The stacks are the benchmark shapes that made these paths quadratic (a proxy with no
+configuration per block, each in its own network situation; dense ``depends_on``; workers of one
+image sharing one URL) and small stacks for the cases around them (an edge in a data store's
+network namespace, sidecars, host mode, a store that reaches others).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import defaultdict
+
+import pytest
+
+from conftest import ROOT
+from hardener import safety
+from hardener.evidence import shared
+from hardener.pipeline import harden_paths
+from hardener.plan import reports
+from hardener.plan.keep import Keep
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+from shapes import SHAPES  # noqa: E402
+
+SIDECARS = "services:\n" + "".join(
+    f"  app{k}:\n    image: ghcr.io/acme/api\n    ports: ['{9000 + k}:80']\n    environment:\n"
+    f"      DB: postgres://db{k}/x\n"
+    f"  side{k}:\n    image: ghcr.io/acme/sidecar\n    network_mode: service:app{k}\n"
+    f"  db{k}:\n    image: postgres:16\n"
+    f"  h{k}:\n    image: ghcr.io/acme/agent\n    network_mode: host\n"
+    for k in range(30))
+
+WORKERS = ("services:\n  db:\n    image: postgres:16\n  api:\n    image: ghcr.io/acme/api\n"
+           "    environment:\n      DB: postgres://db/x\n" + "".join(
+               f"  w{i}:\n    image: ghcr.io/acme/worker\n    depends_on: [db]\n    environment:\n"
+               f"      API: http://api:8080\n" + ("      PEER: http://w0:9000\n" if i % 7 == 0 and i else "")
+               + ("      AUDIT: http://w1:9000\n" if i == 5 else "")  # a target only one source names
+               for i in range(120)))
+
+# edges beside more than MANY_STORES data stores that the tool does not move (they come from an
+# included file): some stores reach an edge, which then stays beside all of them; some caches
+# share their edge's network namespace; one store is of an unknown image (a guessed tier)
+EDGE_STORES = "include:\n  - stores.yaml\nservices:\n" + "".join(
+    f"  web{k}:\n    image: nginx\n    ports: ['{8000 + k}:80']\n"
+    + (f"  cache{k}:\n    image: redis:7\n    network_mode: service:web{k}\n" if k % 11 == 0 else "")
+    for k in range(40))
+INCLUDED_STORES = "services:\n" + "".join(
+    f"  db{k}:\n    image: postgres:16\n"
+    + (f"    environment:\n      CALLBACK: http://web{k}:80\n" if k % 3 == 0 and k < 40 else "")
+    for k in range(80)) + "  odd:\n    image: ghcr.io/acme/mystery-db\n"
+
+STACKS = {
+    "dense-deps": lambda: SHAPES["dense-deps"](400).compose,
+    "merge-lists": lambda: SHAPES["merge-lists"](160).compose,
+    "four-tier": lambda: SHAPES["four-tier"](120).compose,
+    "shared-nets": lambda: SHAPES["shared-nets"](120).compose,
+    "mixed": lambda: SHAPES["mixed"](40).compose,
+    "sidecars": lambda: SIDECARS,
+    "workers": lambda: WORKERS,
+    "edge-stores": lambda: EDGE_STORES,
+}
+
+
+def _direct_situation_bits(self, situations, near):
+    everything = (1 << len(situations)) - 1
+    return defaultdict(lambda: everything), everything, everything, {}
+
+
+def _direct_near(members, pb, pa, src_b, src_a, index, key):
+    return range(len(members))
+
+
+DIRECT = {
+    "keep": lambda m: m.setattr(Keep, "_situation_bits", _direct_situation_bits),
+    "safety": lambda m: m.setattr(safety, "_near", _direct_near),
+    "reports": lambda m: m.setattr(reports, "MANY_STORES", 10 ** 9),
+    "shared": lambda m: m.setattr(shared, "still_gaining", lambda others, full, targets: others),
+}
+
+
+def _write(folder, compose: str) -> None:
+    (folder / "compose.yaml").write_text(compose, encoding="utf-8")
+    (folder / "stores.yaml").write_text(INCLUDED_STORES, encoding="utf-8")
+
+
+def _harden(folder) -> tuple:
+    result = harden_paths([os.path.join(folder, "compose.yaml")])
+    assert result.error is None, result.error
+    return ([e.new_text for e in result.edits],
+            [(f.rule, f.service, f.message, f.fixed) for f in result.findings])
+
+
+@pytest.mark.parametrize("shortcut", sorted(DIRECT))
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_shortcut_gives_the_direct_result(stack, shortcut, tmp_path, monkeypatch):
+    _write(tmp_path, STACKS[stack]())
+    fast = _harden(tmp_path)
+    with monkeypatch.context() as m:
+        DIRECT[shortcut](m)
+        direct = _harden(tmp_path)
+    assert fast == direct
+
+
+def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
+    """The comparison above is not vacuous: the stacks reach each shortcut."""
+    taken: set[str] = set()
+    with monkeypatch.context() as m:
+        real_bits, real_many, real_gaining = Keep._situation_bits, reports.Reports.unlinked_many, shared.still_gaining
+        m.setattr(Keep, "_situation_bits", lambda *a: taken.add("keep") or real_bits(*a))
+        m.setattr(reports.Reports, "unlinked_many", lambda *a: taken.add("reports") or real_many(*a))
+        m.setattr(shared, "still_gaining", lambda *a: taken.add("shared") or real_gaining(*a))
+        real_near = safety._near
+        m.setattr(safety, "_near", lambda *a: taken.add("safety") or real_near(*a))
+        for name, make in STACKS.items():
+            folder = tmp_path / name
+            folder.mkdir()
+            _write(folder, make())
+            _harden(folder)
+    assert taken == set(DIRECT)
