@@ -247,12 +247,33 @@ def test_shared_state_of_a_large_kin_group_is_one_group_per_member(tmp_path, mon
     assert not [d for d in a.deps.values() if d.kind == "shared"]
 
 
-def test_large_kin_groups_plan_as_pairs_do(tmp_path, monkeypatch):
+def _unshared_stack(n: int) -> str:
+    """Kin (one image) that share nothing: each its own database URL; sidecars of an unknown
+    image in the APIs' network namespaces keep their reach to every database."""
+    return "services:\n" + "".join(
+        f"  api{i}:\n    image: example/api:1\n    ports: ['{9000 + i}:80']\n    environment: {{DB: 'postgres://db{i}/x'}}\n"
+        f"  side{i}:\n    image: example/sidecar:1\n    network_mode: service:api{i}\n"
+        f"  db{i}:\n    image: postgres:16\n" for i in range(n))
+
+
+def test_a_value_no_other_member_holds_passes_nothing_on(tmp_path, monkeypatch):
+    """A large kin group gains only through what two members share: a member's own value gave it
+    a group of what it reaches itself, whose member tuple split the data stores into one network
+    each (every sidecar namespace then joined all of them: a diff that grew with N * N)."""
+    import hardener.evidence.shared as shared
+
+    monkeypatch.setattr(shared, "LARGE_GROUP", 10)
+    a = analysis(tmp_path, _unshared_stack(40))
+    assert not [g for g in a.groups if g.kind == "shared"]
+
+
+@pytest.mark.parametrize("stack", [_kin_stack, _unshared_stack])
+def test_large_kin_groups_plan_as_pairs_do(tmp_path, monkeypatch, stack):
     """Groups or pairs: the same rewritten file."""
     import hardener.evidence.shared as shared
     from hardener.pipeline import harden_paths
 
-    text = _kin_stack(40)
+    text = stack(40)
     (tmp_path / "compose.yaml").write_text(text)
     outputs = []
     for limit in (10, 10**9):

@@ -135,9 +135,15 @@ def _collect_large(a: Analysis, members: list[str], reached_by: dict[str, list[t
     union of what the sources of each shared item reach (the first source, in file order, named),
     as one group dependency per member. Items with the same targets share one tuple, and a
     member whose items add nothing to its largest one uses that item's tuple as it is."""
+    holders: dict[str, int] = {}
+    for src in members:
+        for item in shares[src]:
+            holders[item] = holders.get(item, 0) + 1
     by_item: dict[str, dict[str, tuple[str, str]]] = {}  # item -> target -> (source, why)
     for src in members:
         for item in sorted(shares[src]):
+            if holders[item] < 2:
+                continue  # no other member holds it: nothing passes through it (as in the pair path)
             gained = by_item.setdefault(item, {})
             for dst, why in reached_by[src]:
                 gained.setdefault(dst, (src, why))
