@@ -22,6 +22,7 @@ Positions are 1-based lines and columns counted in Unicode code points (``column
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -141,6 +142,8 @@ class _ProjectLog:
         self.index = index
         self.by_path = {cf.path: cf for cf in result.files}
         self._lines: dict[int, Lines] = {}
+        self._services: dict[int, dict[str, tuple[ScalarNode, Node]]] = {}
+        self._tops: dict[int, Node | None] = {}
 
     def file(self, path: str) -> ComposeFile:
         """The file positions refer to: after --write, the written one."""
@@ -169,20 +172,27 @@ class _ProjectLog:
             places = [(self.file(d.file.path), f.service) for d in svc.defs]
             if rule is not None and rule.key:
                 for cf, name in places:
-                    key, value = service_key(cf, name)
+                    key, value = self.service_key(cf, name)
                     loc = find_key(value, rule.key) if value is not None else None
                     if loc is not None:
                         return cf, loc.key
             for cf, name in places:
-                key, _ = service_key(cf, name)
+                key, _ = self.service_key(cf, name)
                 if key is not None:
                     return cf, key
         cf = self.file(self.r.files[0].path)
-        for top in ("networks", "services"):
-            loc = find_key(cf.root, top)
-            if loc is not None:
-                return cf, loc.key
-        return cf, None
+        if id(cf) not in self._tops:
+            locs = (find_key(cf.root, top) for top in ("networks", "services"))
+            self._tops[id(cf)] = next((loc.key for loc in locs if loc is not None), None)
+        return cf, self._tops[id(cf)]
+
+    def service_key(self, cf: ComposeFile, name: str) -> tuple[ScalarNode | None, Node | None]:
+        """The key and value of a service in a file (the first, if written twice), from an index
+        made once per file: thousands of findings do not each search thousands of services."""
+        got = self._services.get(id(cf))
+        if got is None:
+            got = self._services[id(cf)] = service_keys(cf)
+        return got.get(name, (None, None))
 
     # --- fixes -------------------------------------------------------------------------------
     def changes(self) -> tuple[dict[str, list[tuple[ComposeFile, list[Splice]]]], list[tuple[ComposeFile, list[Splice]]]]:
@@ -289,13 +299,15 @@ def _subject(f: Finding) -> str:
     return f"network {m.group(1)}" if m else ""
 
 
-def service_key(cf: ComposeFile, name: str) -> tuple[ScalarNode | None, Node | None]:
+def service_keys(cf: ComposeFile) -> dict[str, tuple[ScalarNode, Node]]:
+    """Service name -> its key and value in the file (the first, if written twice)."""
+    out: dict[str, tuple[ScalarNode, Node]] = {}
     services = cf.top_value_node("services")
     if isinstance(services, MappingNode):
         for k, v in services.value:
-            if isinstance(k, ScalarNode) and str(k.value) == name:
-                return k, v
-    return None, None
+            if isinstance(k, ScalarNode):
+                out.setdefault(str(k.value), (k, v))
+    return out
 
 
 def service_spans(cf: ComposeFile) -> tuple[list[tuple[int, str]], int]:
@@ -312,13 +324,12 @@ def service_spans(cf: ComposeFile) -> tuple[list[tuple[int, str]], int]:
 
 
 def owner_of(sp: Splice, spans: tuple[list[tuple[int, str]], int]) -> str | None:
+    """The service whose lines hold the splice (the last one starting at or before it)."""
     starts, end = spans
     if sp.rank >= 2 or not starts or sp.start < starts[0][0] or sp.start > end:
         return None
-    owner = None
-    for start, name in starts:
-        if start <= sp.start:
-            owner = name
-        else:
-            break
-    return owner
+    return starts[bisect.bisect_right(starts, sp.start, key=_offset) - 1][1]
+
+
+def _offset(span: tuple[int, str]) -> int:
+    return span[0]

@@ -207,3 +207,30 @@ def test_installed_command_output_validates(project):
     p = subprocess.run([sys.executable, "-m", "hardener", "--format", "sarif", "compose.yaml"], cwd=project,
                        capture_output=True, text=True)
     validate(json.loads(p.stdout))
+
+
+def test_services_are_looked_up_through_one_index_per_file(tmp_path, monkeypatch):
+    """Thousands of findings do not each search thousands of services (or the top level): the
+    file's services are indexed once, and each splice finds its service by bisection."""
+    import hardener.sarif as sarif_mod
+
+    sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "benchmarks"))
+    from shapes import SHAPES
+
+    SHAPES["merge-lists"](400).write(str(tmp_path))
+    built = []
+    real = sarif_mod.service_keys
+    monkeypatch.setattr(sarif_mod, "service_keys", lambda cf: built.append(cf.path) or real(cf))
+    log, _ = sarif(["compose.yaml"], tmp_path)
+    assert len(log["runs"][0]["results"]) >= 100
+    assert len(built) == 1
+
+
+@pytest.mark.parametrize("offset,owner", [(0, None), (10, "a"), (19, "a"), (20, "b"), (35, "b"), (99, "c"),
+                                          (101, "c"), (102, None)])
+def test_owner_of_a_splice_is_the_last_service_starting_before_it(offset, owner):
+    from hardener.sarif import owner_of
+    from hardener.textedit import Splice
+
+    spans = ([(10, "a"), (20, "b"), (99, "c")], 101)
+    assert owner_of(Splice(offset, offset, "x"), spans) == owner

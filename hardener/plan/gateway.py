@@ -266,13 +266,15 @@ class Gateway:
         # never on a network with data stores: the proxy would give them a way out
         on_gateway = set(self.state[existing].nets) if existing else set()
         served: list[str] = []
+        free: dict[str, bool] = {}  # network -> store_free, asked once per network
         for r in routed:
-            nets = [n for n in self.nets_after(r) if not n.startswith("<") and self.store_free(n)]
+            nets = [n for n in self.nets_after(r) if not n.startswith("<") and self.store_free(n, free)]
             pick = [n for n in way_outs.get(r, []) if n in to_seal and n in nets] or \
                 [n for n in nets if n in on_gateway] or nets[:1]
             if not pick:
                 pick = [self.net_name("egress-clients", "egress-clients")]
                 self.join(r, pick[0], "reaches the egress gateway (its other networks hold data stores)")
+                free.pop(pick[0], None)
                 if pick[0] not in self.plan.networks and pick[0] not in self.declared:
                     self.plan.networks[pick[0]] = NetworkPlan(
                         pick[0], create=True, definition=self.new_definition(True),
@@ -347,7 +349,8 @@ class Gateway:
             if not members or any(m not in routed for m in members):
                 continue
             # each member keeps another network without data stores (where the gateway can meet it)
-            others = [set(n for n in self.nets_after(m) if n != net and not n.startswith("<") and self.store_free(n))
+            free: dict[str, bool] = {}
+            others = [set(n for n in self.nets_after(m) if n != net and not n.startswith("<") and self.store_free(n, free))
                       for m in members]
             if not all(others) or (len(members) > 1 and not set.intersection(*others)):
                 continue
@@ -361,8 +364,15 @@ class Gateway:
         """The data stores on a network (namespace members included), sorted."""
         return sorted({m for o in self.members_of(net) for m in self.members(o) if self.is_data_store(m)})
 
-    def store_free(self, net: str) -> bool:
-        return not self.stores_on(net)
+    def store_free(self, net: str, memo: dict[str, bool] | None = None) -> bool:
+        """Does no data store sit on the network? With ``memo``, each network is looked at once
+        (for a loop over thousands of services on a few networks, while no data store moves)."""
+        if memo is None:
+            return not self.stores_on(net)
+        got = memo.get(net)
+        if got is None:
+            got = memo[net] = not self.stores_on(net)
+        return got
 
     def has_way_out_besides(self, o: str, net: str, internal: set[str], sealing: list[str]) -> bool:
         return any(x != net and x not in internal and x not in sealing and not x.startswith("<")
