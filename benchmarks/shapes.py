@@ -32,6 +32,10 @@ Shapes:
                no two proxies are in the same network situation
   dense-deps   every service depends on the four before it (nginx with no configuration, an API,
                postgres, redis in turn): a thousand edges beside two thousand data stores
+  workers      per block a database, an API naming it, and two workers of one image that all name
+               the first API and depend on the first database (one kin group of N/2 members)
+  sidecars     APIs publishing a port with a sidecar of an unknown image in their network
+               namespace, a database each, and a host-network exporter each
   mixed        the earlier benchmark's blocks of 10 (edge, five apps in several styles, postgres,
                redis, adminer, a worker on the bridge network; a third of the blocks with their own
                declared network pair)
@@ -543,6 +547,56 @@ def dense_deps(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- workers ----------------------------------------------------------------------------------
+
+def workers(services: int) -> Project:
+    out = [_header("workers", services, "workers of one image sharing one URL, beside an API and a database"),
+           "services:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:10\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+        )
+        for j in range(2):
+            out.append(
+                f"  worker{k}-{j}:\n"
+                f"    image: ghcr.io/acme/worker:10\n"
+                f"    depends_on: [db0]\n"
+                f"    environment:\n"
+                f"      API_URL: http://api0:8080\n"  # one URL every worker shares
+            )
+    return Project("".join(out))
+
+
+# --- sidecars ---------------------------------------------------------------------------------
+
+def sidecars(services: int) -> Project:
+    out = [_header("sidecars", services, "APIs with a sidecar of an unknown image in their network namespace"),
+           "services:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:11\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:8080"\n'
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"  side{k}:\n"
+            f"    image: ghcr.io/acme/sidecar:11\n"
+            f"    network_mode: service:api{k}\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  exporter{k}:\n"
+            f"    image: prom/node-exporter:v1.8.2\n"
+            f"    network_mode: host\n"
+        )
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -556,9 +610,11 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "anchor-nets": anchor_nets,
     "merge-lists": merge_lists,
     "dense-deps": dense_deps,
+    "workers": workers,
+    "sidecars": sidecars,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
                "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
-               "mixed": 10}
+               "workers": 4, "sidecars": 4, "mixed": 10}

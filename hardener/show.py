@@ -29,8 +29,13 @@ def flow(value: Any) -> str:
     return str(value)
 
 
-def names(items, cap: int = 5) -> str:
-    """``a, b, c`` -- at most ``cap`` of them, then how many more."""
+NAMES_SHOWN = 5
+
+
+def names(items, cap: int = NAMES_SHOWN, total: int | None = None) -> str:
+    """``a, b, c`` -- at most ``cap`` of them, then how many more (of ``total``, when ``items``
+    holds only the first ones)."""
     items = list(items)
+    count = len(items) if total is None else total
     shown = ", ".join(str(i) for i in items[:cap])
-    return shown + (f" (+{len(items) - cap} more)" if len(items) > cap else "")
+    return shown + (f" (+{count - cap} more)" if count > cap else "")

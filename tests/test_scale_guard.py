@@ -54,7 +54,7 @@ def _count(monkeypatch, folder: str) -> Counter:
 
 
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
-                                   "long-chain", "merge-lists", "dense-deps"])
+                                   "long-chain", "merge-lists", "dense-deps", "workers", "sidecars"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     import hardener.evidence.shared as shared
 

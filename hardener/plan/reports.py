@@ -7,7 +7,7 @@ from __future__ import annotations
 from hardener import ports as portspec
 from hardener.plan.model import ABSENT, Finding
 from hardener.plan.state import provider_network
-from hardener.show import flow, names
+from hardener.show import NAMES_SHOWN, flow, names
 
 # Beside more data stores than this, an edge's unlinked stores are found through an index of the
 # stores' dependencies (unlinked_many) instead of one test per store.
@@ -46,16 +46,21 @@ class Reports:
             store_owners = {o for o in owners if any(self.is_data_store(m) for m in self.members(o))}
             if not store_owners:
                 continue
+            ordered = sorted(store_owners)
+            memo: dict[int, set[str]] = {}  # member tuple -> its stores on this network
             for e in edges:
                 if e in reported:
                     continue
-                unlinked = [s for s in sorted(store_owners) if not self.reaches_any(self.owner(e), {s})] \
-                    if len(store_owners) <= MANY_STORES else self.unlinked_many(e, store_owners)
-                if unlinked:
+                if len(store_owners) <= MANY_STORES:
+                    unlinked = [s for s in ordered if not self.reaches_any(self.owner(e), {s})]
+                    shown, count = unlinked[:NAMES_SHOWN], len(unlinked)
+                else:
+                    shown, count = self.unlinked_many(e, store_owners, ordered, memo)
+                if count:
                     reported.add(e)
                     self.plan.findings.append(Finding(
                         "edge-shares-data", e,
-                        f"edge service {e} shares network {net} with data store {names(unlinked)} and nothing "
+                        f"edge service {e} shares network {net} with data store {names(shown, total=count)} and nothing "
                         "says it reaches it" + (" (externally managed network: not edited)" if self.external(net) else ""),
                         False))
         about: set[str] = {f.service for f in self.plan.findings if f.service}
@@ -114,40 +119,46 @@ class Reports:
                 self.plan.findings.append(Finding(
                     "data-egress", o, f"data store {o} keeps outbound access through {', '.join(way_out)}{why}", False))
 
-    def unlinked_many(self, edge: str, store_owners: set[str]) -> list[str]:
-        """The data stores (owners) nothing links to ``edge``, in the edge's dependencies or
-        theirs. What the data stores reach is indexed once, and a group's member tuple is read
-        once, so that a thousand edges beside two thousand stores cost their dependencies, not
-        one check per (edge, store)."""
+    def unlinked_many(self, edge: str, store_owners: set[str], ordered: list[str],
+                      memo: dict[int, set[str]]) -> tuple[list[str], int]:
+        """The first data stores (owners, in ``ordered``) nothing links to ``edge`` in the edge's
+        dependencies or theirs, and how many there are. What the data stores reach is indexed
+        once, a group's members on the network are gathered once per member tuple, and only the
+        stores named in the message are listed, so that a thousand edges beside two thousand
+        stores cost their own dependencies, not one check per (edge, store)."""
         o = self.owner(edge)
         if o in store_owners:  # the edge's own namespace holds a store: the direct test
-            return [s for s in sorted(store_owners) if not self._links(o, s)]
+            unlinked = [s for s in ordered if not self._links(o, s)]
+            return unlinked[:NAMES_SHOWN], len(unlinked)
         mine = set(self.members(o))
         linked: set[str] = set()
         for m in mine:
-            linked.update(self.owner(d.dst) for d in self.a.of(m))
+            linked.update(x for x in (self.owner(d.dst) for d in self.a.of(m)) if x in store_owners)
             for g in self.a.groups_by_src.get(m, []):
-                linked |= self._owners_in(g.dsts)
+                stores = memo.get(id(g.dsts))
+                if stores is None:  # once per member tuple: the stores of one network, for each of its edges
+                    stores = memo[id(g.dsts)] = {x for x in (self.owner(d) for d in g.dsts) if x in store_owners}
+                if len(stores) == len(store_owners):
+                    return [], 0
+                linked |= stores
         reached, groups = self._store_reach()
         for x in mine:
-            linked |= reached.get(x, set())
+            linked.update(s for s in reached.get(x, ()) if s in store_owners)
         for s, m, dsts in groups:
-            if s not in linked and any(x in dsts and x != m for x in mine):
+            if s in store_owners and s not in linked and any(x in dsts and x != m for x in mine):
                 linked.add(s)
-        return sorted(store_owners - linked)
+        shown = []
+        for s in ordered:
+            if len(shown) == NAMES_SHOWN:
+                break
+            if s not in linked:
+                shown.append(s)
+        return shown, len(store_owners) - len(linked)
 
     def _links(self, o: str, s: str) -> bool:
         mine = set(self.members(o))
         return any(self.owner(d) == s for m in mine for d in self.a.reaches(m)) or any(
             x in mine for m in self.members(s) for x in self.a.reaches(m))
-
-    def _owners_in(self, dsts: tuple[str, ...]) -> set[str]:
-        """The namespace owners of a group's members, once per member tuple."""
-        cache = self.__dict__.setdefault("_owners_in_cache", {})
-        got = cache.get(id(dsts))
-        if got is None:
-            got = cache[id(dsts)] = {self.owner(d) for d in dsts}
-        return got
 
     def _store_reach(self) -> tuple[dict[str, set[str]], list[tuple[str, str, set[str]]]]:
         """service -> the namespaces holding a data store that reach it, and the groups of
