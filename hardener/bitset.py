@@ -4,7 +4,7 @@ with a source -- a handful of whole-set operations per source instead of a test 
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 
 def bits(indices: Iterable[int]) -> int:
@@ -21,3 +21,11 @@ def ones(mask: int) -> Iterator[int]:
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
+
+
+def union(sets: Mapping[str, int], keys: Iterable[str]) -> int:
+    """The union of the sets of ``keys`` (a key without one adds nothing)."""
+    out = 0
+    for k in keys:
+        out |= sets.get(k, 0)
+    return out

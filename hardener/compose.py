@@ -119,6 +119,19 @@ class ComposeFile:
         self.__dict__["_service_nodes"] = out
         return out
 
+    def service_keys(self) -> dict[str, tuple[ScalarNode, Node]]:
+        """Service name -> its key and value as written under ``services`` in this file (the
+        first, if written twice; none merged in), computed once."""
+        cached = self.__dict__.get("_service_keys")
+        if cached is None:
+            cached = self.__dict__["_service_keys"] = {}
+            services = self.top_value_node("services")
+            if isinstance(services, MappingNode):
+                for k, v in services.value:
+                    if isinstance(k, ScalarNode):
+                        cached.setdefault(str(k.value), (k, v))
+        return cached
+
 
 def validate_compose(path: str, doc: Document) -> None:
     """Refuse documents that are not Compose-specification files."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from hardener import ports as portspec
-from hardener.bitset import bits, ones
+from hardener.bitset import bits, ones, union
 from hardener.compose import Project, as_mapping, untag
 from hardener.evidence import Analysis
 from hardener.interpolate import interpolate
@@ -138,13 +138,9 @@ def _near(members: list[str], pb: dict[str, Placement], pa: dict[str, Placement]
     if src_b.mode == "host":
         mask = (1 << len(members)) - 1
     else:
-        mask = found[1]
-        if src_b.mode == "nets":
-            for n in src_b.nets:
-                mask |= found[0].get(n, 0)
+        mask = found[1] | (union(found[0], src_b.nets) if src_b.mode == "nets" else 0)
     if src_a.mode == "nets":  # connected after through a shared network: nothing lost
-        for n in src_a.nets:
-            mask &= ~found[2].get(n, 0)
+        mask &= ~union(found[2], src_a.nets)
     return ones(mask)
 
 

@@ -142,7 +142,6 @@ class _ProjectLog:
         self.index = index
         self.by_path = {cf.path: cf for cf in result.files}
         self._lines: dict[int, Lines] = {}
-        self._services: dict[int, dict[str, tuple[ScalarNode, Node]]] = {}
         self._tops: dict[int, Node | None] = {}
 
     def file(self, path: str) -> ComposeFile:
@@ -172,12 +171,12 @@ class _ProjectLog:
             places = [(self.file(d.file.path), f.service) for d in svc.defs]
             if rule is not None and rule.key:
                 for cf, name in places:
-                    key, value = self.service_key(cf, name)
+                    key, value = cf.service_keys().get(name, (None, None))
                     loc = find_key(value, rule.key) if value is not None else None
                     if loc is not None:
                         return cf, loc.key
             for cf, name in places:
-                key, _ = self.service_key(cf, name)
+                key, _ = cf.service_keys().get(name, (None, None))
                 if key is not None:
                     return cf, key
         cf = self.file(self.r.files[0].path)
@@ -185,14 +184,6 @@ class _ProjectLog:
             locs = (find_key(cf.root, top) for top in ("networks", "services"))
             self._tops[id(cf)] = next((loc.key for loc in locs if loc is not None), None)
         return cf, self._tops[id(cf)]
-
-    def service_key(self, cf: ComposeFile, name: str) -> tuple[ScalarNode | None, Node | None]:
-        """The key and value of a service in a file (the first, if written twice), from an index
-        made once per file: thousands of findings do not each search thousands of services."""
-        got = self._services.get(id(cf))
-        if got is None:
-            got = self._services[id(cf)] = service_keys(cf)
-        return got.get(name, (None, None))
 
     # --- fixes -------------------------------------------------------------------------------
     def changes(self) -> tuple[dict[str, list[tuple[ComposeFile, list[Splice]]]], list[tuple[ComposeFile, list[Splice]]]]:
@@ -297,17 +288,6 @@ class _ProjectLog:
 def _subject(f: Finding) -> str:
     m = _NETWORK.search(f.message)
     return f"network {m.group(1)}" if m else ""
-
-
-def service_keys(cf: ComposeFile) -> dict[str, tuple[ScalarNode, Node]]:
-    """Service name -> its key and value in the file (the first, if written twice)."""
-    out: dict[str, tuple[ScalarNode, Node]] = {}
-    services = cf.top_value_node("services")
-    if isinstance(services, MappingNode):
-        for k, v in services.value:
-            if isinstance(k, ScalarNode):
-                out.setdefault(str(k.value), (k, v))
-    return out
 
 
 def service_spans(cf: ComposeFile) -> tuple[list[tuple[int, str]], int]:

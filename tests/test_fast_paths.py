@@ -74,7 +74,7 @@ STACKS = {
 }
 
 
-def _direct_situation_bits(self, situations, near):
+def _direct_situation_bits(self, situations):
     everything = (1 << len(situations)) - 1
     return defaultdict(lambda: everything), everything, everything, {}
 

@@ -212,15 +212,21 @@ def test_installed_command_output_validates(project):
 def test_services_are_looked_up_through_one_index_per_file(tmp_path, monkeypatch):
     """Thousands of findings do not each search thousands of services (or the top level): the
     file's services are indexed once, and each splice finds its service by bisection."""
-    import hardener.sarif as sarif_mod
+    from hardener.compose import ComposeFile
 
     sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "benchmarks"))
     from shapes import SHAPES
 
     SHAPES["merge-lists"](400).write(str(tmp_path))
     built = []
-    real = sarif_mod.service_keys
-    monkeypatch.setattr(sarif_mod, "service_keys", lambda cf: built.append(cf.path) or real(cf))
+    real = ComposeFile.service_keys
+
+    def counted(cf):
+        if "_service_keys" not in cf.__dict__:  # the index is made now
+            built.append(cf.path)
+        return real(cf)
+
+    monkeypatch.setattr(ComposeFile, "service_keys", counted)
     log, _ = sarif(["compose.yaml"], tmp_path)
     assert len(log["runs"][0]["results"]) >= 100
     assert len(built) == 1

@@ -15,7 +15,7 @@ others ``extends`` shares its networks with them (Compose merges them).
 
 from __future__ import annotations
 
-from hardener.bitset import bits, ones
+from hardener.bitset import bits, ones, union
 from hardener.evidence.model import KIND_ORDER
 from hardener.plan.model import Finding
 
@@ -78,44 +78,25 @@ class Keep:
         special = set(index[1].get(a, ()))
         if group.src in index[0]:
             special.add(index[0][group.src])
-        # Only situations that share a network with the source before (or are on the host, or
-        # are re-tiered as the source is) can need anything: :meth:`_keep_is_noop` is true of the
-        # rest. Looked up by network, so that a proxy on two of hundreds of networks does not
-        # test every situation.
-        near = memo.get("near")
-        if near is None:
-            near = memo["near"] = ({}, [], [])  # network -> situations, on the host, re-tiered
-            for j, members in enumerate(situations):
-                b = self.owner(members[0])
-                nets_b = self.nets_before(b)
-                for n in nets_b:
-                    near[0].setdefault(n, []).append(j)
-                if "<host>" in nets_b:
-                    near[1].append(j)
-                if b in self.movable:
-                    near[2].append(j)
-        # Which representatives can need a keep, worked out once per source situation: the
-        # candidates (sharing a network with the source before, on the host, or re-tiered as it is)
-        # less those that share a network with it already, as bit sets over the situations, so
-        # that a thousand proxies each meeting two thousand situations do not test each pair.
+        # Which representatives can need a keep, worked out once per source situation: only those
+        # sharing a network with the source before (or on the host, or re-tiered as it is) can,
+        # less those that share a network with it already (:meth:`_keep_is_noop` is true of the
+        # rest) -- bit sets over the situations, so that a thousand proxies each meeting two
+        # thousand situations do not test each pair.
         source = self._source_situation(a)
         sig = (self._dst_version[id(group.dsts)], source)
         active = memo.get(sig)
         if active is None:
             sets = memo.get("bits")
             if sets is None:
-                sets = memo["bits"] = self._situation_bits(situations, near)
+                sets = memo["bits"] = self._situation_bits(situations)
             full_a = set(self.full_nets(a))
             nets_a = self.nets_before(a)
             if "<host>" in nets_a:
                 mask = (1 << len(situations)) - 1
             else:
-                mask = sets[2] if a in self.movable else 0
-                mask |= sets[1]
-                for n in nets_a:
-                    mask |= sets[0].get(n, 0)
-            for n in full_a:
-                mask &= ~sets[3].get(n, 0)
+                mask = union(sets[0], nets_a) | sets[1] | (sets[2] if a in self.movable else 0)
+            mask &= ~union(sets[3], full_a)
             active = memo[sig] = [j for j in ones(mask)
                                   if not self._keep_is_noop(a, self.owner(situations[j][0]), full_a)]
         # A keep only adds networks, to the source's namespace and to the representative's: a
@@ -124,14 +105,25 @@ class Keep:
         for j in sorted(set(active) | special):
             self._keep_situation(group, situations[j])
 
-    def _situation_bits(self, situations: list[list[str]], near: tuple) -> tuple:
-        """The situations as bit sets (bit j for situation j): by network before, on the host,
-        re-tiered, and by network the representative is on in every file now."""
+    def _situation_bits(self, situations: list[list[str]]) -> tuple:
+        """The situations as bit sets (bit j for situation j), from each one's representative: by
+        network before, on the host, re-tiered, and by network it is on in every file now."""
+        before: dict[str, list[int]] = {}
+        host: list[int] = []
+        movable: list[int] = []
         after: dict[str, list[int]] = {}
         for j, members in enumerate(situations):
-            for n in self.full_nets(self.owner(members[0])):
+            b = self.owner(members[0])
+            nets_b = self.nets_before(b)
+            for n in nets_b:
+                before.setdefault(n, []).append(j)
+            if "<host>" in nets_b:
+                host.append(j)
+            if b in self.movable:
+                movable.append(j)
+            for n in self.full_nets(b):
                 after.setdefault(n, []).append(j)
-        return ({n: bits(js) for n, js in near[0].items()}, bits(near[1]), bits(near[2]),
+        return ({n: bits(js) for n, js in before.items()}, bits(host), bits(movable),
                 {n: bits(js) for n, js in after.items()})
 
     def _keep_situation(self, group, members: list[str]) -> None:
@@ -248,4 +240,3 @@ class Keep:
             if label.endswith("_" + key):
                 return key
         return None
-

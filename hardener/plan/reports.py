@@ -51,7 +51,8 @@ class Reports:
             for e in edges:
                 if e in reported:
                     continue
-                if len(store_owners) <= MANY_STORES:
+                if len(store_owners) <= MANY_STORES or self.owner(e) in store_owners:
+                    # a few stores, or the edge's own namespace holds one: one test per store
                     unlinked = [s for s in ordered if not self.reaches_any(self.owner(e), {s})]
                     shown, count = unlinked[:NAMES_SHOWN], len(unlinked)
                 else:
@@ -126,11 +127,7 @@ class Reports:
         once, a group's members on the network are gathered once per member tuple, and only the
         stores named in the message are listed, so that a thousand edges beside two thousand
         stores cost their own dependencies, not one check per (edge, store)."""
-        o = self.owner(edge)
-        if o in store_owners:  # the edge's own namespace holds a store: the direct test
-            unlinked = [s for s in ordered if not self._links(o, s)]
-            return unlinked[:NAMES_SHOWN], len(unlinked)
-        mine = set(self.members(o))
+        mine = set(self.members(self.owner(edge)))  # (the owner holds no data store: see report_sharing)
         linked: set[str] = set()
         for m in mine:
             linked.update(x for x in (self.owner(d.dst) for d in self.a.of(m)) if x in store_owners)
@@ -154,11 +151,6 @@ class Reports:
             if s not in linked:
                 shown.append(s)
         return shown, len(store_owners) - len(linked)
-
-    def _links(self, o: str, s: str) -> bool:
-        mine = set(self.members(o))
-        return any(self.owner(d) == s for m in mine for d in self.a.reaches(m)) or any(
-            x in mine for m in self.members(s) for x in self.a.reaches(m))
 
     def _store_reach(self) -> tuple[dict[str, set[str]], list[tuple[str, str, set[str]]]]:
         """service -> the namespaces holding a data store that reach it, and the groups of
