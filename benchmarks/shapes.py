@@ -597,6 +597,20 @@ def sidecars(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- wide-nets --------------------------------------------------------------------------------
+
+def wide_nets(services: int) -> Project:
+    nets = max(6, services // 100)
+    out = [_header("wide-nets", services, f"{nets} declared networks, every service on five in a row"), "services:\n"]
+    images = ["nginx:1.27-alpine", "ghcr.io/acme/api:12", "postgres:16-alpine", "redis:7-alpine"]
+    for i in range(_blocks(services, 4) * 4):
+        on = "".join(f"      - net{(i + j) % nets}\n" for j in range(5))
+        out.append(f"  s{i}:\n    image: {images[i % 4]}\n    networks:\n{on}")
+    out.append("\nnetworks:\n")
+    out.extend(f"  net{j}: {{}}\n" for j in range(nets))
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -612,9 +626,10 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "dense-deps": dense_deps,
     "workers": workers,
     "sidecars": sidecars,
+    "wide-nets": wide_nets,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
                "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
-               "workers": 4, "sidecars": 4, "mixed": 10}
+               "workers": 4, "sidecars": 4, "wide-nets": 4, "mixed": 10}

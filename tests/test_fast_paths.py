@@ -9,11 +9,13 @@ ways; the edited files and the findings must be the same, byte for byte:
 - the sharing report's index of what data stores reach (``reports.MANY_STORES``): direct, one
   test per (edge, store);
 - the kin-group loop's dropping of members that gained every target (``shared.still_gaining``):
-  direct, every member is looked at for every source.
+  direct, every member is looked at for every source;
+- a member tuple's situations updated for the namespaces that moved (``Situations.refresh``):
+  direct, rebuilt from every member at each group's turn.
 
 The stacks are the benchmark shapes that made these paths quadratic (a proxy with no
 configuration per block, each in its own network situation; dense ``depends_on``; workers of one
-image sharing one URL) and small stacks for the cases around them (an edge in a data store's
+image sharing one URL; services on five of many declared networks) and small stacks for the cases around them (an edge in a data store's
 network namespace, sidecars, host mode, a store that reaches others).
 """
 
@@ -31,6 +33,7 @@ from hardener.evidence import shared
 from hardener.pipeline import harden_paths
 from hardener.plan import reports
 from hardener.plan.keep import Keep
+from hardener.plan.situations import Situations
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from shapes import SHAPES  # noqa: E402
@@ -67,6 +70,7 @@ STACKS = {
     "merge-lists": lambda: SHAPES["merge-lists"](160).compose,
     "four-tier": lambda: SHAPES["four-tier"](120).compose,
     "shared-nets": lambda: SHAPES["shared-nets"](120).compose,
+    "wide-nets": lambda: SHAPES["wide-nets"](200).compose,
     "mixed": lambda: SHAPES["mixed"](40).compose,
     "sidecars": lambda: SIDECARS,
     "workers": lambda: WORKERS,
@@ -79,6 +83,12 @@ def _direct_situation_bits(self, situations):
     return defaultdict(lambda: everything), everything, everything, {}
 
 
+def _rebuilt(self):
+    self.moved.clear()
+    self._build()
+    return True
+
+
 def _direct_near(members, pb, pa, src_b, src_a, index, key):
     return range(len(members))
 
@@ -88,6 +98,7 @@ DIRECT = {
     "safety": lambda m: m.setattr(safety, "_near", _direct_near),
     "reports": lambda m: m.setattr(reports, "MANY_STORES", 10 ** 9),
     "shared": lambda m: m.setattr(shared, "still_gaining", lambda others, full, targets: others),
+    "situations": lambda m: m.setattr(Situations, "refresh", _rebuilt),
 }
 
 
@@ -124,6 +135,15 @@ def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
         m.setattr(shared, "still_gaining", lambda *a: taken.add("shared") or real_gaining(*a))
         real_near = safety._near
         m.setattr(safety, "_near", lambda *a: taken.add("safety") or real_near(*a))
+        real_refresh = Situations.refresh
+
+        def refresh(self):
+            changed = real_refresh(self)
+            if changed:
+                taken.add("situations")
+            return changed
+
+        m.setattr(Situations, "refresh", refresh)
         for name, make in STACKS.items():
             folder = tmp_path / name
             folder.mkdir()

@@ -54,7 +54,8 @@ def _count(monkeypatch, folder: str) -> Counter:
 
 
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
-                                   "long-chain", "merge-lists", "dense-deps", "workers", "sidecars"])
+                                   "long-chain", "merge-lists", "dense-deps", "workers", "sidecars",
+                                   "wide-nets"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     import hardener.evidence.shared as shared
 

@@ -57,11 +57,9 @@ class Core:
         # network -> owner -> how many times it is listed (an ordered multiset: leaving is O(1);
         # "networks: [back, back]" counts twice), built on first use
         self._net_members: dict[str, dict[str, int]] | None = None
-        # owner -> the member tuples of groups that hold one of its services, and each tuple's
-        # version: a tuple's representatives are worked out again only when one of its own
-        # members changes networks (see Keep.keep_dependencies)
-        self._dst_tuples: dict[str, list[int]] = {}
-        self._dst_version: dict[int, int] = {}
+        # namespace -> the sets its moves are reported to: those of the group member tuples that
+        # hold one of its services (see Keep.keep_dependencies and plan.situations)
+        self._watchers: dict[str, list[set[str]]] = {}
         self._reach_cache: tuple | None = None  # see _reaches_many
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self.internal: set[str] = set()
@@ -323,8 +321,8 @@ class Core:
         if net not in self.target[o]:
             self.target[o].append(net)
             self.why[o].setdefault(net, why)
-            for t in self._dst_tuples.get(o, ()):
-                self._dst_version[t] += 1
+            for moved in self._watchers.get(o, ()):
+                moved.add(o)
             if self._net_members is not None:
                 counts = self._net_members.setdefault(net, {})
                 counts[o] = counts.get(o, 0) + 1
@@ -335,8 +333,8 @@ class Core:
         if o in self.target and net in self.target[o]:
             self.target[o].remove(net)
             self.why[o].pop(net, None)
-            for t in self._dst_tuples.get(o, ()):
-                self._dst_version[t] += 1
+            for moved in self._watchers.get(o, ()):
+                moved.add(o)
             if self._net_members is not None:
                 counts = self._net_members.get(net, {})
                 if counts.get(o, 0) > 1:

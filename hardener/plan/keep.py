@@ -15,9 +15,12 @@ others ``extends`` shares its networks with them (Compose merges them).
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from hardener.bitset import bits, ones, union
 from hardener.evidence.model import KIND_ORDER
 from hardener.plan.model import Finding
+from hardener.plan.situations import Situations
 
 
 class Keep:
@@ -37,55 +40,40 @@ class Keep:
         for dep in deps:
             self.keep(dep.src, dep.dst, dep.evidence[0], dep.alias_network)
         # A group is kept by checking one member per distinct network situation: members on the
-        # same networks are kept together. The representatives of a member set are cached (many
-        # services share one set of data stores) until a member of that set changes networks.
-        tuples = {id(g.dsts): g.dsts for g in self.a.groups}  # shared member tuples, each once
-        self._dst_tuples = {}
-        for t, dsts in tuples.items():
-            for o in {self.owner(d) for d in dsts}:
-                self._dst_tuples.setdefault(o, []).append(t)
-        self._dst_version = dict.fromkeys(tuples, 0)
-        cache: dict[int, tuple[int, list[list[str]], dict]] = {}
+        # same networks are kept together. Many groups share one member tuple (many services reach
+        # one set of data stores): its situations are sorted out once and updated for the
+        # namespaces that moved since the tuple's last turn.
+        self._watchers = {}
+        tuples: dict[int, Situations] = {}
         for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
-            hit = cache.get(id(group.dsts))
-            version = self._dst_version[id(group.dsts)]
-            if hit is None or hit[0] != version:
-                situations: dict[tuple, list[str]] = {}
-                for dst in group.dsts:
-                    b = self.owner(dst)
-                    key = (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
-                    situations.setdefault(key, []).append(dst)
-                cache[id(group.dsts)] = (version, list(situations.values()), {})
-                hit = cache[id(group.dsts)]
-            self._keep_group(group, hit[1], hit[2])
+            situations = tuples.get(id(group.dsts))
+            if situations is None:
+                situations = tuples[id(group.dsts)] = Situations(group.dsts, self.owner, self._situation_key, self._watchers)
+            else:
+                situations.refresh()
+            self._keep_group(group, situations)
 
-    def _keep_group(self, group, situations: list[list[str]], memo: dict) -> None:
+    def _situation_key(self, b: str) -> tuple:
+        """A namespace's network situation: what :meth:`_keep_group` tells representatives by."""
+        return (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
+
+    def _keep_group(self, group, situations: Situations) -> None:
         """Keep ``group`` through one representative per situation. A representative whose keep
         would change nothing (see :meth:`_keep_is_noop`) is skipped: which those are depends only
         on the source's own situation and the members' networks, so it is worked out once per
-        (member tuple, version of the members' networks, source situation) -- thousands of
-        proxies reaching thousands of services cost N + M, not N * M."""
+        (situations of the member tuple, source situation) -- thousands of proxies reaching
+        thousands of services cost N + M, not N * M."""
         a = self.owner(group.src)
-        # the situations whose representative depends on the source, or that share its namespace,
-        # always take the exact path
-        index = memo.get("index")
-        if index is None:
-            index = memo["index"] = ({}, {})
-            for i, members in enumerate(situations):
-                for m in members:
-                    index[0].setdefault(m, i)
-                    index[1].setdefault(self.owner(m), set()).add(i)
-        special = set(index[1].get(a, ()))
-        if group.src in index[0]:
-            special.add(index[0][group.src])
+        memo = situations.memo
+        # the situation of the source's own namespace always takes the exact path
+        own = situations.of_owner(a)
         # Which representatives can need a keep, worked out once per source situation: only those
         # sharing a network with the source before (or on the host, or re-tiered as it is) can,
         # less those that share a network with it already (:meth:`_keep_is_noop` is true of the
         # rest) -- bit sets over the situations, so that a thousand proxies each meeting two
         # thousand situations do not test each pair.
         source = self._source_situation(a)
-        sig = (self._dst_version[id(group.dsts)], source)
-        active = memo.get(sig)
+        active = memo.get(source)
         if active is None:
             sets = memo.get("bits")
             if sets is None:
@@ -97,23 +85,23 @@ class Keep:
             else:
                 mask = union(sets[0], nets_a) | sets[1] | (sets[2] if a in self.movable else 0)
             mask &= ~union(sets[3], full_a)
-            active = memo[sig] = [j for j in ones(mask)
-                                  if not self._keep_is_noop(a, self.owner(situations[j][0]), full_a)]
+            active = memo[source] = [j for j in ones(mask)
+                                     if not self._keep_is_noop(a, self.owner(situations.first(j)), full_a)]
         # A keep only adds networks, to the source's namespace and to the representative's: a
         # situation whose keep was a no-op stays one, so the list stays a superset of what is left
         # to do as the source moves, and keep() tests each representative exactly.
-        for j in sorted(set(active) | special):
-            self._keep_situation(group, situations[j])
+        for j in sorted(set(active) | ({own} if own is not None else set())):
+            self._keep_situation(group, situations.members(j))
 
-    def _situation_bits(self, situations: list[list[str]]) -> tuple:
+    def _situation_bits(self, situations: Situations) -> tuple:
         """The situations as bit sets (bit j for situation j), from each one's representative: by
         network before, on the host, re-tiered, and by network it is on in every file now."""
         before: dict[str, list[int]] = {}
         host: list[int] = []
         movable: list[int] = []
         after: dict[str, list[int]] = {}
-        for j, members in enumerate(situations):
-            b = self.owner(members[0])
+        for j in range(len(situations)):
+            b = self.owner(situations.first(j))
             nets_b = self.nets_before(b)
             for n in nets_b:
                 before.setdefault(n, []).append(j)
@@ -126,7 +114,10 @@ class Keep:
         return ({n: bits(js) for n, js in before.items()}, bits(host), bits(movable),
                 {n: bits(js) for n, js in after.items()})
 
-    def _keep_situation(self, group, members: list[str]) -> None:
+    def _keep_situation(self, group, members: Iterator[str]) -> None:
+        """Keep ``group`` through the first of ``members`` that is not its source; when that one
+        moved to meet the source, the others of its situation are kept too (``members`` is read
+        once: what follows the representative)."""
         rep = next((m for m in members if m != group.src), None)
         if rep is None:
             return
