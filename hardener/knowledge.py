@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+
+from hardener.record import record
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 TIERS = ("edge", "app", "data")
 FLAGS = frozenset({"host-network", "admin", "exporter", "proxy-discovery", "scraper", "routable", "client", "integrations", "jvm", "node", "forward-proxy"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Port:
     """A container port (or range) and its protocol."""
 
@@ -30,7 +31,7 @@ class Port:
         return f"{text}/udp" if self.protocol == "udp" else text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageInfo:
     """A row of images.tsv: what the tool knows about an image."""
 
@@ -42,7 +43,7 @@ class ImageInfo:
     note: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortInfo:
     """A row of ports.tsv: what a well-known port says about the service listening on it."""
 
@@ -60,18 +61,21 @@ def parse_port(text: str) -> Port | None:
     return Port(int(text), proto.lower()) if text.isdigit() else None
 
 
-def _rows(name: str, columns: int) -> list[list[str]]:
-    rows = []
+def _lines(name: str) -> list[tuple[int, str]]:
+    """(line number, line) of the rows of a table: blank lines and comments left out."""
     with open(os.path.join(DATA_DIR, name), encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != columns:
-                raise ValueError(f"{name}:{lineno}: expected {columns} tab-separated columns, found {len(parts)}")
-            rows.append([p.strip() for p in parts])
-    return rows
+        return [(n, line.rstrip("\n")) for n, line in enumerate(fh, 1) if line.strip() and not line.startswith("#")]
+
+
+def _split(name: str, lineno: int, line: str, columns: int) -> list[str]:
+    parts = line.split("\t")
+    if len(parts) != columns:
+        raise ValueError(f"{name}:{lineno}: expected {columns} tab-separated columns, found {len(parts)}")
+    return [p.strip() for p in parts]
+
+
+def _rows(name: str, columns: int) -> list[list[str]]:
+    return [_split(name, n, line, columns) for n, line in _lines(name)]
 
 
 def _dash(value: str) -> str | None:
@@ -80,17 +84,18 @@ def _dash(value: str) -> str | None:
 
 class ImageTable(Mapping[str, ImageInfo]):
     """images.tsv by lower-case image key. A run looks up a few dozen of its 800 rows, so a row is
-    read into an :class:`ImageInfo` (and checked) when it is first looked up; the keys, and so
-    duplicate rows, are known at once."""
+    split into columns and read into an :class:`ImageInfo` (and checked) when it is first looked
+    up; the keys, and so duplicate rows, are known at once."""
 
-    def __init__(self, rows: dict[str, list[str]]):
-        self._rows = rows
+    def __init__(self, rows: dict[str, tuple[int, str]]):
+        self._rows = rows  # key -> (line number, line)
         self._infos: dict[str, ImageInfo] = {}
 
     def __getitem__(self, key: str) -> ImageInfo:
         info = self._infos.get(key)
         if info is None:
-            info = self._infos[key] = _image_info(key, self._rows[key])
+            lineno, line = self._rows[key]
+            info = self._infos[key] = _image_info(key, _split("images.tsv", lineno, line, 6))
         return info
 
     def __contains__(self, key: object) -> bool:
@@ -117,12 +122,13 @@ def _image_info(key: str, row: list[str]) -> ImageInfo:
 
 @lru_cache(maxsize=None)
 def images() -> ImageTable:
-    rows: dict[str, list[str]] = {}
-    for row in _rows("images.tsv", 6):
-        key = row[0].lower()
+    rows: dict[str, tuple[int, str]] = {}
+    for lineno, line in _lines("images.tsv"):
+        image = line.split("\t", 1)[0].strip()
+        key = image.lower()
         if key in rows:
-            raise ValueError(f"images.tsv: duplicate image {row[0]!r}")
-        rows[key] = row
+            raise ValueError(f"images.tsv: duplicate image {image!r}")
+        rows[key] = (lineno, line)
     return ImageTable(rows)
 
 
