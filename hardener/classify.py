@@ -9,13 +9,13 @@ published ports 80/443 (edge); the service name or build-context folder name (na
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from hardener import knowledge, ports
 from hardener.compose import Service, untag
 from hardener.config import Settings
 from hardener.interpolate import interpolate
 from hardener.knowledge import ImageInfo, Port
+from hardener.record import field, record
 
 if TYPE_CHECKING:
     from hardener.scan import FileReader
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 EDGE_PUBLISHED = {80, 443}
 
 
-@dataclass
+@record
 class Tier:
     """A service's tier (edge, app, data) and the evidence that decided it."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import signal
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from hardener import __version__
+from hardener import __version__, record
 from hardener.exitpolicy import FAIL_ON, Outcome, default_fail_on, exit_status
 from hardener.source import DEFAULT_MAX_BYTES
 
@@ -169,9 +168,9 @@ def cli(paths: tuple[str, ...], mode: str, files: tuple[str, ...], fmt: str, rep
             console.err(f"{' + '.join(display_path(p) for p in paths_)}: skipped (excluded by {settings.path})")
             continue
         if egress_gateway:
-            settings = dataclasses.replace(settings, egress="gateway")
+            settings = record.replace(settings, egress="gateway")
         if egress_mode:
-            settings = dataclasses.replace(settings, egress_mode=egress_mode)
+            settings = record.replace(settings, egress_mode=egress_mode)
         todo.append((selection, settings))
 
     results: list[Result] = []

@@ -9,7 +9,6 @@ which is where the editor puts its changes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -18,6 +17,7 @@ from ruamel.yaml.tag import Tag
 from hardener.errors import EmptyInput, InputError
 from hardener.fsutil import inside
 from hardener.lines import Lines
+from hardener.record import field, record
 from hardener.scan import FileReader, read_env_file_safe
 from hardener.source import Source, read_source
 from hardener.yamlload import MERGE_TAG, Document, Tagged, iter_nodes, load, node_position, tag_of, untag
@@ -32,7 +32,7 @@ SERVICE_HINT_KEYS = frozenset({"image", "build", "command", "ports", "links", "v
 MAX_SERVICES = 10_000
 
 
-@dataclass
+@record
 class ComposeFile:
     """One parsed compose file: its source text, node tree and data."""
 
@@ -213,7 +213,7 @@ def load_file(path: str, max_bytes: int, editable: bool = True, layer: bool = Fa
 # --- locating keys in the node tree -----------------------------------------------------------
 
 
-@dataclass
+@record
 class KeyLoc:
     """Where a key of a mapping is defined: directly, or in a mapping merged in with ``<<``."""
 
@@ -329,7 +329,7 @@ def merge_service(base: dict, over: dict) -> dict:
     return out
 
 
-@dataclass
+@record
 class ServiceDef:
     """Where a service is written: the file and the service's mapping node in it."""
 
@@ -337,7 +337,7 @@ class ServiceDef:
     node: MappingNode
 
 
-@dataclass
+@record
 class Service:
     """A service of the merged project: its data with files, ``extends`` and ``include`` merged."""
 
@@ -355,7 +355,7 @@ class Service:
         return self.readonly_reason is None and bool(self.defs)
 
 
-@dataclass
+@record
 class Project:
     """The compose files of one project merged as Compose merges them."""
 

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from hardener.errors import HardenError, InputError
+from hardener.record import field, record
 
 CONFIG_FILES = (".compose-harden.yaml", ".compose-harden.yml")
 PYPROJECT = "pyproject.toml"
@@ -56,7 +56,7 @@ class ConfigError(HardenError):
     """The configuration file is not valid: the run stops (exit status 2)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Accept:
     """An acknowledged finding: ``rule`` on ``service`` (None: every service and the findings
     about networks) accepted for ``reason``, written at ``where`` (``file:line``)."""
@@ -74,7 +74,7 @@ class Accept:
         return {"reason": self.reason, "where": self.where}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """The configuration in effect for a project (a configuration file's, or the defaults)."""
 
@@ -240,7 +240,7 @@ class Finder:
 # --- reading and validating ---------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Item:
     """A value of the configuration with where it was written (1-based; None when unknown)."""
 

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from hardener.compose import ComposeFile, load_file, untag
 from hardener.errors import EmptyInput, InputError, UsageError
 from hardener.fsutil import in_scope, scope_problem
+from hardener.record import record
 from hardener.source import DEFAULT_MAX_BYTES
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -54,7 +54,7 @@ SKIP_DIRS = frozenset({
 QUIET_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})  # skipped without a word
 
 
-@dataclass
+@record
 class Selection:
     """One project: its files, merged in order, and the folder searched (None outside folder
     mode), which every file of the project must stay inside."""
@@ -78,7 +78,7 @@ def default_project(directory: str, admitted=os.path.isfile) -> list[str] | None
     return None
 
 
-@dataclass
+@record
 class _Candidate:
     """A compose file found in folder mode, read to see which project it belongs to."""
 

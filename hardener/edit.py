@@ -9,13 +9,13 @@ the new text of each file, which the verifier checks before anything touches the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_sources, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
+from hardener.record import field, record, replace
 from hardener.style import Style, dash_column
 from hardener.yamlload import MERGE_TAG, iter_nodes, tag_of
 from hardener.textedit import Lines, Splice, apply, content_end, inline_comment, keep_missing_final_newline
@@ -35,7 +35,7 @@ class RouteError(EditError):
     plans again without routing it (its networks are still hardened)."""
 
 
-@dataclass
+@record
 class FileEdit:
     """The edited text of one file and what changed in it."""
 

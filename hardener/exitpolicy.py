@@ -19,12 +19,12 @@ only findings that need a human remain. Acknowledged findings never fail a run. 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hardener.record import record
 
 FAIL_ON = ("error", "finding", "change", "never")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     """What happened to one project."""
 

@@ -8,7 +8,6 @@ Justified means a comment on or directly above the ``network_mode`` line,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from hardener import ports as portspec
 from hardener.classify import Tier, service_options
@@ -16,11 +15,12 @@ from hardener.compose import as_mapping, command_texts, untag
 from hardener.interpolate import interpolate
 from hardener.knowledge import Port
 from hardener.lazyre import LazyRe
+from hardener.record import record
 
 MARKER = LazyRe(r"#.*?compose-harden:\s*allow\s+host-network\b(?:\s*--\s*(?P<reason>\S.*?))?\s*$")
 
 
-@dataclass
+@record
 class Justification:
     """Whether ``network_mode: host`` has a documented reason, and where it is written."""
 
@@ -75,7 +75,7 @@ _ENV_CLIENT_PORT = LazyRe(r"(?:DB|DATABASE|REDIS|POSTGRES|PG|MYSQL|MARIADB|MONGO
 _ENV_ADDR_KEYS = LazyRe(r"LISTEN|BIND", re.I)
 
 
-@dataclass
+@record
 class PortDiscovery:
     """The ports a host-mode service listens on, each with where it was found."""
 

@@ -5,8 +5,6 @@ Nothing here writes or prints; the command line decides what to do with the resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hardener.acknowledge import file_accepts, fixes_turned_off, review
 from hardener.classify import classify_all
 from hardener.config import DEFAULTS, Settings
@@ -16,6 +14,7 @@ from hardener.edit import EditError, FileEdit, RouteError, realise
 from hardener.errors import HardenError, InputError, VerifyError
 from hardener.fsutil import forget_folders
 from hardener.plan import Finding, Plan, make_plan
+from hardener.record import field, record
 from hardener.scan import FileReader
 from hardener.textedit import EditConflict
 from hardener.source import DEFAULT_MAX_BYTES, Source
@@ -23,7 +22,7 @@ from hardener.validate import check_project
 from hardener.verify import verify
 
 
-@dataclass
+@record
 class Result:
     """One project through the pipeline: its files, plan, edits, or the error that stopped it."""
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from hardener.compose import untag
+from hardener.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortSpec:
     """One entry of a service's ``ports`` (short or long syntax), parsed."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from hardener import __version__
@@ -10,6 +9,7 @@ from hardener.edit import FileEdit
 from hardener.lines import Lines, split_lines
 from hardener.pipeline import Result
 from hardener.plan import ABSENT, NETWORK_KEYS
+from hardener.record import replace
 from hardener.show import names as name_list
 from hardener.source import BOM
 from hardener.textedit import Splice, apply

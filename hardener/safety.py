@@ -9,7 +9,6 @@ not publish them). A violation is a bug in the tool: nothing is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from hardener import ports as portspec
@@ -17,9 +16,10 @@ from hardener.bitset import bits, ones, union
 from hardener.compose import Project, as_mapping, untag
 from hardener.evidence import Analysis
 from hardener.interpolate import interpolate
+from hardener.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placement:
     """Where a service is attached: its network mode and networks."""
 

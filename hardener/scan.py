@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from hardener.envfile import parse_env_text
 from hardener.fsutil import realpath, under
 from hardener.interpolate import interpolate
+from hardener.record import record
 from hardener.yamlload import untag
 
 SKIP_DIRS = frozenset(
@@ -29,7 +29,7 @@ BINARY_EXT = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ScanLimits:
     """Bounds on what is read from the project's files."""
 
@@ -101,7 +101,7 @@ def env_files(data: dict, base: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigText:
     """A configuration text a service reads: a file mounted from the project, a Compose
     ``configs:`` entry (``file:`` or inline ``content:``), or inline ``content:`` on a volume."""
@@ -213,7 +213,7 @@ def compose_configs(reader: FileReader, data: dict, configs: dict, base: str, en
     return out
 
 
-@dataclass
+@record
 class ContextScan:
     """The source files of a build context that were read, and whether all were."""
 

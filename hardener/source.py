@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
 
 from hardener.errors import InputError
 from hardener.fsutil import realpath, under
+from hardener.record import record
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
-@dataclass
+@record
 class Source:
     """A compose file's bytes and decoded text, with what is needed to write it back unchanged."""
 

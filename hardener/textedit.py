@@ -6,14 +6,13 @@ of the original text; everything outside the spans stays byte-identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hardener.lines import Lines  # noqa: F401  (the line model; imported from here by the editor)
+from hardener.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Splice:
     """Replace ``text[start:end]`` with ``text``."""
 

@@ -13,7 +13,6 @@ Any failure is a bug in the tool: the project is refused and no file is touched.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from hardener import safety
@@ -23,6 +22,7 @@ from hardener.errors import InputError, VerifyError
 from hardener.plan import ABSENT, NETWORK_KEYS, Plan
 from hardener.plan.gateway import ALL_PROXY_KEYS
 from hardener.plan.model import GatewayPlan
+from hardener.record import replace
 from hardener.source import Source
 
 

@@ -25,13 +25,13 @@ import signal
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from hardener.errors import WriteError
+from hardener.record import record
 from hardener.source import Source
 
 
-@dataclass
+@record
 class Prepared:
     """A file ready to be written: its new content in a temporary file next to the target."""
 

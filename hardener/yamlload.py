@@ -15,7 +15,6 @@ rejected, and any tag other than the standard ones (``!reset``, ``!override``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -34,6 +33,7 @@ from ruamel.yaml.tag import Tag
 
 from hardener.errors import EmptyInput, InputError
 from hardener.lines import position
+from hardener.record import field, record, replace
 
 try:  # the C extension (ruamel.yaml.clib)
     from _ruamel_yaml import CParser as _CParser
@@ -50,7 +50,7 @@ STANDARD_TAGS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """Resource bounds, so that any file under ``--max-size`` is parsed (or refused) in bounded
     time and memory. Ordinary files are far below them: the largest real compose files have a
@@ -75,7 +75,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Tagged:
     """A value carrying a non-standard tag (``!reset``, ``!override``, ``!!python/...``), kept inert."""
 
@@ -91,7 +91,7 @@ def untag(value: Any) -> Any:
     return value.value if isinstance(value, Tagged) else value
 
 
-@dataclass
+@record
 class Document:
     """One parsed YAML document: its root node and the plain data built from it."""
 

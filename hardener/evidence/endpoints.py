@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from hardener.compose import Project, as_mapping, command_texts
 from hardener.evidence.environment import service_base, variable_values
@@ -21,6 +20,7 @@ from hardener.evidence.model import Analysis
 from hardener.evidence.outbound import outside
 from hardener.interpolate import interpolate, unresolved
 from hardener.lazyre import LazyRe
+from hardener.record import record
 from hardener.scan import FileReader, env_files, read_env_file_safe
 
 HTTP_SCHEMES = frozenset({"http", "https", "ws", "wss"})
@@ -38,7 +38,7 @@ _MAIL_SERVER_KEY = LazyRe(r"(?:SMTP|MAIL|IMAP|POP3?|LDAP)\w*?_?(?:HOST|SERVER|HO
 _NAME = re.compile(r"[A-Za-z0-9][\w\-.]*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Endpoint:
     """A host outside the stack that a service names (URL, host variable or endpoint setting)."""
 

@@ -20,9 +20,8 @@ The planner treats every dependency alike -- it is kept -- and reports the ``ass
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hardener.classify import Tier
+from hardener.record import field, record
 
 CONFIDENCES = ("declared", "config", "env", "source", "role", "assumed")
 # kind (what produced the dependency) -> confidence
@@ -42,7 +41,7 @@ KIND_CONFIDENCE = {
 KIND_ORDER = ("declared", "namespace", "override", "hostname", "config", "proxy", "shared", "role", "source", "assumed")
 
 
-@dataclass
+@record
 class Dependency:
     """One service needs to reach another, with the evidence for it."""
 
@@ -62,7 +61,7 @@ class Dependency:
         return KIND_CONFIDENCE[self.kind]
 
 
-@dataclass
+@record
 class GroupDependency:
     """One service reaching every service of a set. Kept as one entry so that N admin tools and M
     data stores cost N + M, not N * M."""
@@ -77,7 +76,7 @@ class GroupDependency:
         return KIND_CONFIDENCE[self.kind]
 
 
-@dataclass
+@record
 class Routing:
     """What is known of a reverse proxy's routes."""
 
@@ -100,7 +99,7 @@ class TooManyDependencies(Exception):
 MAX_EVIDENCE = 4
 
 
-@dataclass
+@record
 class Analysis:
     """Everything the evidence says about a project: tiers, dependencies, routing and ways out."""
 

@@ -196,8 +196,6 @@ class Core:
         return all(self.is_data_store(m) for m in self.members(owner))
 
     def wants_egress_option(self, name: str) -> bool:
-        from hardener.classify import service_options
-
         return untag(service_options(self.p.services[name].data).get("egress")) is True
 
     def publishes(self, name: str) -> bool:

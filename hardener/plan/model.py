@@ -5,12 +5,12 @@ and the verifier checks the files say exactly this afterwards."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from hardener.classify import Tier
 from hardener.compose import Project, untag
 from hardener.evidence import Analysis
+from hardener.record import field, record
 
 
 class _Absent:
@@ -26,7 +26,7 @@ ABSENT: Any = _Absent()
 NETWORK_KEYS = ("networks", "network_mode", "ports")
 
 
-@dataclass
+@record
 class Finding:
     """A finding of a rule about a service (or the project): fixed by the tool or for a human."""
 
@@ -48,7 +48,7 @@ class Finding:
                 "acknowledged": self.acknowledged.as_dict() if self.acknowledged else None}
 
 
-@dataclass
+@record
 class ServicePlan:
     """A service's network keys before and after the plan, and why."""
 
@@ -68,7 +68,7 @@ class ServicePlan:
         return keys + (["environment"] if self.env_set else [])
 
 
-@dataclass
+@record
 class NetworkPlan:
     """A top-level network the plan creates or makes internal."""
 
@@ -79,7 +79,7 @@ class NetworkPlan:
     reason: str = ""
 
 
-@dataclass
+@record
 class GatewayPlan:
     """The egress gateway the plan adds (or keeps up to date): one forward proxy, the only member
     of a non-internal network, that the routed services reach on their internal networks."""
@@ -107,7 +107,7 @@ class GatewayPlan:
         }
 
 
-@dataclass
+@record
 class Plan:
     """What the planner decided for a project: service and network plans, findings and notes."""
 

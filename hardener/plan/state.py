@@ -8,16 +8,16 @@ as it is, and the summary says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from hardener.compose import Service, as_mapping, command_texts, find_key, untag
 from hardener.hostmode import Justification, comment_justification, option_justification
 from hardener.interpolate import interpolate, unresolved
 from hardener.plan.model import ABSENT
+from hardener.record import field, record
 
 
-@dataclass
+@record
 class State:
     """How a service is attached to networks now, and whether its networks can be edited."""
 

@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import re
-from dataclasses import dataclass, field
 
 from hardener.probe.engine import Engine, ProbeError
 from hardener.probe.outside import http_get
 from hardener.probe.standin import PROBE_PORT, StandinModel
+from hardener.record import field, record
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")
 PARALLEL_CONTAINERS = 4
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pass:
     jobs: int  # names looked up at once in one container
     dns_wait: int  # seconds for one lookup
@@ -74,7 +74,7 @@ echo Z
 """
 
 
-@dataclass
+@record
 class Job:
     service: str
     container: str
@@ -84,7 +84,7 @@ class Job:
     hosts: list[str]
 
 
-@dataclass
+@record
 class Seen:
     """What one container saw."""
 

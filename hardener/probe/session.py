@@ -18,16 +18,16 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from hardener.probe.engine import Budget, Engine, ProbeError
 from hardener.probe.measure import Job, Seen, measure, owners_of, published, reached, targets_for
 from hardener.probe.outside import HTTP_PORT, HostListeners, Outside, http_get
 from hardener.probe.render import render
 from hardener.probe.standin import PROBE_PORT, StandinModel, rewrite
+from hardener.record import record
 
 
-@dataclass
+@record
 class Options:
     files: list[str]  # absolute paths, in -f order
     directory: str  # the project folder

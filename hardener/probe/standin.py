@@ -24,7 +24,6 @@ The rewrite also makes the run safe to do beside real stacks on the same engine:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Callable
 
 PROBE_PORT = 7079  # the stand-in's own listener, in every container that has its own namespace
@@ -49,8 +48,10 @@ LISTEN_SH = (
     "trap 'exit 0' TERM INT; while :; do sleep 60 & wait $$!; done"
 )
 
+from hardener.record import field, record
 
-@dataclass
+
+@record
 class Published:
     """One published TCP port: the key the file gives (``host_ip:port``), where it is bound now."""
 
@@ -59,7 +60,7 @@ class Published:
     target: int
 
 
-@dataclass
+@record
 class StandinModel:
     model: dict  # the Compose model to run
     services: list[str]  # every rendered service, sorted

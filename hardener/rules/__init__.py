@@ -17,7 +17,6 @@ and one line in ``_MODULES``.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from functools import lru_cache
 
 _MODULES = (
@@ -49,6 +48,8 @@ _MODULES = (
     "egress_unroutable",
 )
 
+from hardener.record import record
+
 SEVERITIES = ("error", "warning", "note")
 FIXES = ("yes", "no", "sometimes")
 FIX_TEXT = {"yes": "yes", "no": "no, a human must act", "sometimes": "sometimes (reported when it cannot be)"}
@@ -58,7 +59,7 @@ FIX_TEXT = {"yes": "yes", "no": "no, a human must act", "sometimes": "sometimes 
 DOCS_URL = "https://github.com/compose-harden/compose-harden/blob/main/README.md"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     """A rule: its id, title, severity, whether the tool fixes it, and its documentation."""
 
