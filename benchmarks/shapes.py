@@ -611,6 +611,54 @@ def wide_nets(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- global-db --------------------------------------------------------------------------------
+
+def global_db(services: int) -> Project:
+    out = [_header("global-db", services, "one postgres and one redis named by every API and worker of one image"),
+           "services:\n  pg:\n    image: postgres:16-alpine\n  redis:\n    image: redis:7-alpine\n"]
+    for k in range(_blocks(services, 4)):
+        if k:  # block 0 is the two servers and an API with its worker
+            out.append(f"  web{k}:\n    image: nginx:1.27-alpine\n    ports:\n      - \"{10000 + k}:80\"\n"
+                       f"    depends_on: [api{k}]\n")
+        out.append(
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:13\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://app{k}:s{k}@pg:5432/app{k}\n"  # a database of its own on the one server
+            f"      REDIS_URL: redis://redis:6379/{k % 16}\n"  # 16 values, each shared by a sixteenth of the APIs
+            f"  worker{k}:\n"
+            f"    image: ghcr.io/acme/worker:13\n"
+            f"    environment:\n"
+            f"      QUEUE_URL: redis://redis:6379/{k}\n"  # workers of one image sharing nothing
+        )
+        if k:
+            out.append(f"  cron{k}:\n    image: ghcr.io/acme/cron:13\n    environment:\n"
+                       f"      DATABASE_URL: postgres://cron{k}@pg:5432/app{k}\n")
+    return Project("".join(out))
+
+
+# --- hub-anchor -------------------------------------------------------------------------------
+
+def hub_anchor(services: int) -> Project:
+    out = [_header("hub-anchor", services, "an anchor every service merges: one network, depends_on two hubs"),
+           "x-base: &base\n  restart: always\n  networks: [appnet]\n  depends_on:\n    - otel\n    - vault\n\n",
+           "services:\n"
+           "  otel:\n    image: otel/opentelemetry-collector:0.100.0\n    networks: [appnet]\n"
+           "  vault:\n    image: hashicorp/vault:1.16\n    networks: [appnet]\n"]
+    for k in range(_blocks(services, 4)):
+        if k:  # block 0 is the two hubs, an API and its database
+            out.append(f"  web{k}:\n    <<: *base\n    image: nginx:1.27-alpine\n    ports:\n      - \"{10000 + k}:80\"\n")
+        out.append(
+            f"  api{k}:\n    <<: *base\n    image: ghcr.io/acme/api:14.{k}\n    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            + (f"      REDIS_URL: redis://cache{k}:6379\n" if k else "")
+            + f"  db{k}:\n    <<: *base\n    image: postgres:16-alpine\n"
+            + (f"  cache{k}:\n    <<: *base\n    image: redis:7-alpine\n" if k else "")
+        )
+    out.append("\nnetworks:\n  appnet: {}\n")
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -627,9 +675,11 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "workers": workers,
     "sidecars": sidecars,
     "wide-nets": wide_nets,
+    "global-db": global_db,
+    "hub-anchor": hub_anchor,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
                "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
-               "workers": 4, "sidecars": 4, "wide-nets": 4, "mixed": 10}
+               "workers": 4, "sidecars": 4, "wide-nets": 4, "global-db": 4, "hub-anchor": 4, "mixed": 10}

@@ -11,11 +11,17 @@ ways; the edited files and the findings must be the same, byte for byte:
 - the kin-group loop's dropping of members that gained every target (``shared.still_gaining``):
   direct, every member is looked at for every source;
 - a member tuple's situations updated for the namespaces that moved (``Situations.refresh``):
-  direct, rebuilt from every member at each group's turn.
+  direct, rebuilt from every member at each group's turn;
+- the kin-group pair loop's look-up of the members sharing an item with a source
+  (``shared._sharing``): direct, every member is compared with every source;
+- the planner's test whether two namespaces share a network in every file
+  (``Core.share_full_net``, which walks the shorter side and looks the other up in the network
+  index): direct, the two lists of networks as sets.
 
 The stacks are the benchmark shapes that made these paths quadratic (a proxy with no
 configuration per block, each in its own network situation; dense ``depends_on``; workers of one
-image sharing one URL; services on five of many declared networks) and small stacks for the cases around them (an edge in a data store's
+image sharing one URL; services on five of many declared networks; workers of one image each with
+a URL of its own; an anchor making every service depend on two hubs) and small stacks for the cases around them (an edge in a data store's
 network namespace, sidecars, host mode, a store that reaches others).
 """
 
@@ -32,6 +38,7 @@ from hardener import safety
 from hardener.evidence import shared
 from hardener.pipeline import harden_paths
 from hardener.plan import reports
+from hardener.plan.core import Core
 from hardener.plan.keep import Keep
 from hardener.plan.situations import Situations
 
@@ -71,6 +78,8 @@ STACKS = {
     "four-tier": lambda: SHAPES["four-tier"](120).compose,
     "shared-nets": lambda: SHAPES["shared-nets"](120).compose,
     "wide-nets": lambda: SHAPES["wide-nets"](200).compose,
+    "global-db": lambda: SHAPES["global-db"](200).compose,
+    "hub-anchor": lambda: SHAPES["hub-anchor"](120).compose,
     "mixed": lambda: SHAPES["mixed"](40).compose,
     "sidecars": lambda: SIDECARS,
     "workers": lambda: WORKERS,
@@ -99,6 +108,9 @@ DIRECT = {
     "reports": lambda m: m.setattr(reports, "MANY_STORES", 10 ** 9),
     "shared": lambda m: m.setattr(shared, "still_gaining", lambda others, full, targets: others),
     "situations": lambda m: m.setattr(Situations, "refresh", _rebuilt),
+    "sharing": lambda m: m.setattr(shared, "_sharing", lambda src, others, *rest: others),
+    "share-full-net": lambda m: m.setattr(
+        Core, "share_full_net", lambda self, a, b: not set(self.full_nets(a)).isdisjoint(self.full_nets(b))),
 }
 
 
@@ -144,6 +156,23 @@ def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
             return changed
 
         m.setattr(Situations, "refresh", refresh)
+        real_sharing = shared._sharing
+
+        def sharing(src, others, *rest):
+            found = real_sharing(src, others, *rest)
+            if found is not others:
+                taken.add("sharing")
+            return found
+
+        m.setattr(shared, "_sharing", sharing)
+        real_share = Core.share_full_net
+
+        def share(self, a, b):
+            if min(len(self.nets_after(a)), len(self.nets_after(b))) * 4 < max(len(self.nets_after(a)), len(self.nets_after(b))):
+                taken.add("share-full-net")  # one side much longer: the walk of the shorter one matters
+            return real_share(self, a, b)
+
+        m.setattr(Core, "share_full_net", share)
         for name, make in STACKS.items():
             folder = tmp_path / name
             folder.mkdir()

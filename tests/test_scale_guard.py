@@ -21,6 +21,7 @@ import pytest
 
 from conftest import ROOT
 from hardener import safety
+from hardener.evidence import shared as shared_evidence
 from hardener.evidence.hostnames import HostnameMatcher
 from hardener.evidence.model import Analysis
 from hardener.pipeline import harden_paths
@@ -33,6 +34,8 @@ from shapes import SHAPES  # noqa: E402
 COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (Analysis, "reaches"),
            (HostnameMatcher, "find"), (Core, "pinned_on"), (Core, "nets_before"), (safety, "connected"),
            (_Derived, "__init__")]
+# operations whose cost is the size of what they return: the total size is counted
+SIZED = [(Core, "full_nets"), (shared_evidence, "_sharing")]
 SMALL, LARGE, SLACK = 200, 800, 6.0
 
 
@@ -47,6 +50,15 @@ def _count(monkeypatch, folder: str) -> Counter:
                 return _real(*args, **kw)
 
             m.setattr(cls, name, counted)
+        for owner, name in SIZED:
+            real = getattr(owner, name)
+
+            def sized(*args, _real=real, _name=name, **kw):
+                out = _real(*args, **kw)
+                calls[f"{_name} (items)"] += len(out)
+                return out
+
+            m.setattr(owner, name, sized)
         result = harden_paths([os.path.join(folder, "compose.yaml")])
     assert result.error is None, result.error
     assert result.changed_edits, "the shape should have something to harden"
@@ -55,13 +67,24 @@ def _count(monkeypatch, folder: str) -> Counter:
 
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
                                    "long-chain", "merge-lists", "dense-deps", "workers", "sidecars",
-                                   "wide-nets"])
+                                   "wide-nets", "global-db", "hub-anchor"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
-    import hardener.evidence.shared as shared
-
     # large kin groups are kept as group dependencies: both sizes take that path, as a large
     # stack does (the threshold would otherwise fall between them)
-    monkeypatch.setattr(shared, "LARGE_GROUP", 0)
+    monkeypatch.setattr(shared_evidence, "LARGE_GROUP", 0)
+    _assert_linear(shape, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("shape", ["workers", "global-db"])
+def test_kin_pairs_grow_linearly(shape, tmp_path, monkeypatch):
+    """Kin groups below the threshold get one dependency per (member, target): both sizes take
+    that path here, where workers of one image that share nothing must not be compared pair by
+    pair."""
+    monkeypatch.setattr(shared_evidence, "LARGE_GROUP", 10 ** 9)
+    _assert_linear(shape, tmp_path, monkeypatch)
+
+
+def _assert_linear(shape, tmp_path, monkeypatch) -> None:
     counts = {}
     for n in (SMALL, LARGE):
         folder = tmp_path / str(n)

@@ -81,13 +81,15 @@ def collect(project: Project, a: Analysis) -> None:
         # set operations, not one new reason per (source, member, target)
         full: dict[str, set[str]] = {}
         others = members  # the members that can still gain something
+        gaining = set(others)
+        holders, position = _holders(members, shares)
         for src in members:
             reached = reached_by[src]
             if not reached:
                 continue
             src_targets = {dst for dst, _ in reached}
             finished = False
-            for other in others:
+            for other in _sharing(src, others, gaining, holders, position, shares):
                 if other == src:
                     continue
                 common_shares = shares[src] & shares[other]
@@ -108,6 +110,29 @@ def collect(project: Project, a: Analysis) -> None:
                         finished = finished or targets <= done
             if finished:
                 others = still_gaining(others, full, targets)
+                gaining = set(others)
+
+
+def _holders(members: list[str], shares: dict[str, set[str]]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Which members hold each shared item (items held by two or more), and each member's place."""
+    holders: dict[str, list[str]] = {}
+    for m in members:
+        for item in shares[m]:
+            holders.setdefault(item, []).append(m)
+    return {i: h for i, h in holders.items() if len(h) > 1}, {m: i for i, m in enumerate(members)}
+
+
+def _sharing(src: str, others: list[str], gaining: set[str], holders: dict[str, list[str]],
+             position: dict[str, int], shares: dict[str, set[str]]) -> list[str]:
+    """The members of ``others`` (in its order) that may share an item with ``src``: those holding
+    one of its items, when they are fewer than ``others`` -- workers of one image that each have
+    their own URL share nothing, and comparing each with each would cost N * N -- else all of
+    ``others``, which the caller tests one by one."""
+    lists = [holders[i] for i in shares[src] if i in holders]
+    if sum(len(h) for h in lists) >= len(others):
+        return others
+    found = {m for h in lists for m in h if m in gaining}
+    return sorted(found, key=position.__getitem__)
 
 
 def still_gaining(others: list[str], full: dict[str, set[str]], targets: set[str]) -> list[str]:

@@ -301,8 +301,9 @@ class Core:
             return self.target[o]
         return self.state[o].nets
 
-    def members_of(self, net: str) -> list[str]:
-        """Services (namespace owners) on ``net`` after the plan so far."""
+    def net_index(self) -> dict[str, dict[str, int]]:
+        """Network -> the namespace owners on it after the plan so far (-> times listed): built on
+        first use, then kept up to date by :meth:`join` and :meth:`leave`."""
         if self._net_members is None:
             self._net_members = {}
             for o in self.p.services:
@@ -310,7 +311,22 @@ class Core:
                     for n in self.nets_after(o):
                         counts = self._net_members.setdefault(n, {})
                         counts[o] = counts.get(o, 0) + 1
-        return [o for o, times in self._net_members.get(net, {}).items() for _ in range(times)]
+        return self._net_members
+
+    def members_of(self, net: str) -> list[str]:
+        """Services (namespace owners) on ``net`` after the plan so far."""
+        return [o for o, times in self.net_index().get(net, {}).items() for _ in range(times)]
+
+    def share_full_net(self, a: str, b: str) -> bool:
+        """Are namespaces ``a`` and ``b`` on a common network in every file of the project (do
+        their :meth:`full_nets` meet)? The shorter list of the two is walked and the other side
+        looked up in the network index: a service on thousands of networks (the data network of
+        every store that reaches it) costs the other side's few, not its thousands."""
+        na, nb = self.nets_after(a), self.nets_after(b)
+        if len(na) > len(nb):
+            a, b, na = b, a, nb
+        index = self.net_index()
+        return any(b in index.get(n, ()) and not self.partial(a, n) and not self.partial(b, n) for n in na)
 
     def join(self, name: str, net: str, why: str) -> bool:
         o = self.owner(name)

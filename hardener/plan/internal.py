@@ -12,6 +12,8 @@ one ordinary network the services simply stay on ``default``.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from hardener.plan.model import Finding, NetworkPlan
 
 
@@ -154,17 +156,14 @@ class Internal:
     def redundant(self, name: str, members: set[str], internal: set[str]) -> bool:
         """Does every member of ``name`` keep what it gives without it? True when one other
         network holds them all (so it connects nobody new) -- or when only one service is on it
-        -- and each member that needs a way out has another one."""
-        seen: dict[str, list[str]] = {}
+        -- and each member that needs a way out has another one. Only memberships that hold in
+        every file of the project count. A member's networks are walked until the answer is
+        known, and the network holding them all is looked for among those of the member on the
+        fewest, in the network index: a service on thousands of networks (the data network of
+        every store that reaches it) is not listed once per network."""
 
-        def others(o: str) -> list[str]:
-            # memberships that hold in every file of the project (once per member: a service that
-            # keeps its reach to every data store is on all of their networks)
-            found = seen.get(o)
-            if found is None:
-                found = seen[o] = [n for n in self.nets_after(o)
-                                   if n != name and not n.startswith("<") and not self.partial(o, n)]
-            return found
+        def others(o: str) -> Iterator[str]:
+            return (n for n in self.nets_after(o) if n != name and not n.startswith("<") and not self.partial(o, n))
 
         def way_out_elsewhere(o: str) -> bool:
             return not self.needs_way_out(o) or any(
@@ -173,15 +172,11 @@ class Internal:
 
         if any(self.partial(o, name) for o in members) or not all(way_out_elsewhere(o) for o in members):
             return False
-        ordered = sorted(members)
-        if len(ordered) == 1:
-            return bool(others(ordered[0]))
-        common = set(others(ordered[0]))
-        for o in ordered[1:]:
-            common.intersection_update(others(o))
-            if not common:
-                return False
-        return bool(common)
+        if len(members) == 1:
+            return any(True for _ in others(next(iter(members))))
+        fewest = min(members, key=lambda o: (len(self.nets_after(o)), o))
+        index = self.net_index()
+        return any(all(o in index.get(n, ()) and not self.partial(o, n) for o in members) for n in others(fewest))
 
     def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:
         for n in self.nets_after(owner):

@@ -86,7 +86,7 @@ class Keep:
                 mask = union(sets[0], nets_a) | sets[1] | (sets[2] if a in self.movable else 0)
             mask &= ~union(sets[3], full_a)
             active = memo[source] = [j for j in ones(mask)
-                                     if not self._keep_is_noop(a, self.owner(situations.first(j)), full_a)]
+                                     if not self._keep_is_noop(a, self.owner(situations.first(j)))]
         # A keep only adds networks, to the source's namespace and to the representative's: a
         # situation whose keep was a no-op stays one, so the list stays a superset of what is left
         # to do as the source moves, and keep() tests each representative exactly.
@@ -134,7 +134,7 @@ class Keep:
         return (self.state[a].mode, a in self.removed_host, frozenset(self.nets_before(a)), a in self.movable,
                 frozenset(self.full_nets(a)))
 
-    def _keep_is_noop(self, a: str, b: str, full_a: set[str] | None = None) -> bool:
+    def _keep_is_noop(self, a: str, b: str) -> bool:
         """Would :meth:`keep` of a service of namespace ``a`` and one of namespace ``b`` (a != b)
         return at once? The same tests as its first lines, in terms of the namespaces."""
         sa, sb = self.state[a], self.state[b]
@@ -146,7 +146,7 @@ class Keep:
             return True
         if not self.connected_before(a, b) and not (a in self.movable and b in self.movable):
             return True
-        return not (set(self.full_nets(a)) if full_a is None else full_a).isdisjoint(self.full_nets(b))
+        return self.share_full_net(a, b)
 
     def keep(self, src: str, dst: str, evidence: str, alias_network: str | None = None) -> None:
         """Make sure ``src`` still reaches ``dst`` if it reached it before."""
@@ -159,7 +159,7 @@ class Keep:
             return
         if not self.connected_before(src, dst) and not (a in self.movable and b in self.movable):
             return  # never connect what was apart, unless both are being re-tiered anyway
-        if not set(self.full_nets(a)).isdisjoint(self.full_nets(b)):
+        if self.share_full_net(a, b):
             return
         why = (f"reaches {dst}" if a == src else f"{src} in its network namespace reaches {dst}") + f": {evidence}"
         why_b = (f"reached by {src}" if b == dst else f"{dst} in its network namespace is reached by {src}") + f": {evidence}"
