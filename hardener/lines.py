@@ -68,6 +68,23 @@ def split_lines(text: str) -> list[str]:
     return out
 
 
+def line_counter(text: str):
+    """A function giving the 1-based line of an offset in ``text``, counting from the offset asked
+    before: offsets asked in increasing order (the matches of a search) cost one pass over the
+    text, not one pass each. An offset before the last starts again from the top."""
+    pos, line = 0, 1
+
+    def line_at(offset: int) -> int:
+        nonlocal pos, line
+        if offset < pos:
+            pos, line = 0, 1
+        line += text.count("\n", pos, offset)
+        pos = offset
+        return line
+
+    return line_at
+
+
 def position(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column (in characters) of a character offset."""
     line_start = text.rfind("\n", 0, offset) + 1

@@ -61,6 +61,7 @@ class Core:
         # hold one of its services (see Keep.keep_dependencies and plan.situations)
         self._watchers: dict[str, list[set[str]]] = {}
         self._reach_cache: tuple | None = None  # see _reaches_many
+        self._before: dict[str, frozenset[str]] = {}  # see nets_before
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
@@ -283,11 +284,16 @@ class Core:
         d = self.declared.get(net)
         return isinstance(d, dict) and untag(d.get("internal")) is True
 
-    def nets_before(self, name: str) -> set[str]:
-        st = self.state[self.owner(name)]
-        if st.mode == "host":
-            return {"<host>"}
-        return set(st.nets)
+    def nets_before(self, name: str) -> frozenset[str]:
+        """The networks of the service's namespace before the plan (``<host>`` in host mode),
+        made once per namespace: a proxy on thousands of networks is asked about at each of its
+        dependencies."""
+        o = self.owner(name)
+        got = self._before.get(o)
+        if got is None:
+            st = self.state[o]
+            got = self._before[o] = frozenset(("<host>",) if st.mode == "host" else st.nets)
+        return got
 
     def connected_before(self, a: str, b: str) -> bool:
         na, nb = self.nets_before(a), self.nets_before(b)
@@ -386,22 +392,33 @@ class Core:
         if len(targets) > 8:
             return self._reaches_many(owner, targets)
         names = [m for t in targets for m in self.members(t)]
-        for m in self.members(owner):
-            if any(self.owner(d.dst) in targets for d in self.a.of(m)):
+        mine = self.members(owner)
+        for m in mine:
+            if self._depends(m, names):
                 return True
             for g in self.a.groups_by_src.get(m, []):
                 gs = self.dst_set(g)
                 if any(n in gs for n in names):
                     return True
-        mine = set(self.members(owner))
         for n in names:
-            if any(d.dst in mine for d in self.a.of(n)):
+            if self._depends(n, mine):
                 return True
             for g in self.a.groups_by_src.get(n, []):
                 gs = self.dst_set(g)
                 if any(x in gs for x in mine):
                     return True
         return False
+
+    def _depends(self, src: str, dsts: list[str]) -> bool:
+        """Does ``src`` have a dependency on one of ``dsts``? Its own dependencies are walked, or,
+        when they are more (a proxy routing to thousands of services, asked about each block's
+        network), each of ``dsts`` is looked up."""
+        mine = self.a.of(src)
+        if len(mine) > len(dsts):
+            deps = self.a.deps
+            return any((src, d) in deps for d in dsts)
+        wanted = set(dsts)
+        return any(d.dst in wanted for d in mine)
 
     def _reaches_many(self, owner: str, targets: set[str]) -> bool:
         """:meth:`reaches_any` for a large set of targets, asked about many owners in turn (the

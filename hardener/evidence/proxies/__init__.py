@@ -27,6 +27,3 @@ def dialect_of(path: str, text: str, *other_paths: str) -> str | None:
                 return name
     return None
 
-
-def line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1

@@ -7,6 +7,7 @@ import re
 
 from hardener.evidence.hostnames import ascii_lower
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "apache"
 BY_CONTENT = True  # detect() reads the text alone
@@ -27,4 +28,5 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
-    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _URL.finditer(text)]
+    line = line_counter(text)
+    return [(m.group(1), line(m.start())) for m in _URL.finditer(text)]

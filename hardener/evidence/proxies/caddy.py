@@ -7,6 +7,7 @@ import os
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "caddy"
 
@@ -28,11 +29,13 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     if text.lstrip().startswith("{") and '"dial"' in text:
-        return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _DIAL.finditer(text)]
+        line_at = line_counter(text)
+        return [(m.group(1), line_at(m.start())) for m in _DIAL.finditer(text)]
     text = _COMMENT.sub("", text)
+    line_at = line_counter(text)
     out = []
     for m in _DIRECTIVE.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
+        line = line_at(m.start())
         for word in m.group(1).split():
             if word.startswith(("@", "/", "*")):
                 continue  # a matcher or a path

@@ -6,6 +6,7 @@ import os
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "envoy"
 
@@ -22,10 +23,11 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
+    line = line_counter(text)
     out = []
     for m in _ADDRESS.finditer(text):
         host = m.group(1)
         if host in ("0.0.0.0", "::", "127.0.0.1", "localhost"):
             continue
-        out.append((host, text.count("\n", 0, m.start()) + 1))
+        out.append((host, line(m.start())))
     return out

@@ -7,6 +7,7 @@ import os
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "haproxy"
 
@@ -24,4 +25,5 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
-    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for rx in (_SERVER, _TEMPLATE) for m in rx.finditer(text)]
+    line = line_counter(text)
+    return [(m.group(1), line(m.start())) for rx in (_SERVER, _TEMPLATE) for m in rx.finditer(text)]

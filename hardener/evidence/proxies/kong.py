@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "kong"
 BY_CONTENT = True  # detect() reads the text alone
@@ -21,4 +22,5 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
-    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for rx in (_URL, _HOST) for m in rx.finditer(text)]
+    line = line_counter(text)
+    return [(m.group(1), line(m.start())) for rx in (_URL, _HOST) for m in rx.finditer(text)]

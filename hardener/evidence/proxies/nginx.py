@@ -8,6 +8,7 @@ import os
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "nginx"
 
@@ -30,9 +31,10 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
+    line = line_counter(text)
     out = []
     for m in _HOSTS.finditer(text):
         host = m.group(m.lastindex or 1)
         if host:
-            out.append((host, text.count("\n", 0, m.start()) + 1))
+            out.append((host, line(m.start())))
     return out

@@ -9,6 +9,7 @@ import os
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "traefik"
 
@@ -28,7 +29,8 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
-    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for rx in (_URL, _ADDRESS) for m in rx.finditer(text)]
+    line = line_counter(text)
+    return [(m.group(1), line(m.start())) for rx in (_URL, _ADDRESS) for m in rx.finditer(text)]
 
 
 def providers(texts: list[str]) -> dict[str, list[str]]:

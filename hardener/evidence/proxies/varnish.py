@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from hardener.lazyre import LazyRe
+from hardener.lines import line_counter
 
 NAME = "varnish"
 
@@ -18,4 +19,5 @@ def detect(path: str, text: str) -> bool:
 
 def upstreams(text: str) -> list[tuple[str, int]]:
     text = _COMMENT.sub("", text)
-    return [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _HOST.finditer(text)]
+    line = line_counter(text)
+    return [(m.group(1), line(m.start())) for m in _HOST.finditer(text)]
