@@ -659,6 +659,57 @@ def hub_anchor(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- gateway-nets -----------------------------------------------------------------------------
+
+def gateway_nets(services: int) -> Project:
+    blocks = _blocks(services, 4)
+    conf = ["server {\n  listen 80;\n"]
+    conf += [f"  location /a{k}/ {{ proxy_pass http://api{k}:8000; }}\n" for k in range(1, blocks)] + ["}\n"]
+    out = [_header("gateway-nets", services, "one nginx (its configuration routing to every API) on every block's network"),
+           "services:\n  gateway:\n    image: nginx:1.27-alpine\n    ports:\n      - \"80:80\"\n"
+           "    volumes:\n      - ./nginx.conf:/etc/nginx/conf.d/default.conf:ro\n    networks:\n"]
+    out.extend(f"      - b{k}\n" for k in range(1, blocks))
+    out.append("  traefik:\n    image: traefik:v3.0\n    command: [\"--providers.docker=true\"]\n    ports:\n"
+               "      - \"8080:80\"\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n    networks:\n")
+    out.extend(f"      - b{k}\n" for k in range(1, blocks))
+    out.append("  api0:\n    image: ghcr.io/acme/api:15.0\n    networks: [b1]\n")  # block 0: the two proxies, an API
+    for k in range(1, blocks):
+        out.append(
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:15.{k}\n"
+            f"    labels:\n"
+            f"      traefik.enable: \"true\"\n"
+            f"      traefik.docker.network: bench-gateway-nets-{services}_b{k}\n"
+            f"      traefik.http.routers.api{k}.rule: Host(`api{k}.example.com`)\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      REDIS_URL: redis://cache{k}:6379\n"
+            f"    networks:\n      - b{k}\n"
+            f"  db{k}:\n    image: postgres:16-alpine\n    networks:\n      - b{k}\n"
+            f"  cache{k}:\n    image: redis:7-alpine\n    networks:\n      - b{k}\n"
+        )
+    out.append("\nnetworks:\n")
+    out.extend(f"  b{k}:\n" for k in range(1, blocks))  # null definitions
+    return Project("".join(out), {"nginx.conf": "".join(conf)})
+
+
+# --- private-nets -----------------------------------------------------------------------------
+
+def private_nets(services: int) -> Project:
+    out = [_header("private-nets", services, "each API on a shared front and a network of its own with its database"),
+           "services:\n"]
+    for k in range(_blocks(services, 2)):
+        out.append(
+            f"  api{k}:\n    image: ghcr.io/acme/api:16.{k}\n    ports:\n      - \"{10000 + k}:8000\"\n"
+            f"    environment:\n      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"    networks:\n      - front\n      - b{k}\n"
+            f"  db{k}:\n    image: postgres:16-alpine\n    networks:\n      - b{k}\n"
+        )
+    out.append("\nnetworks:\n  front:\n")
+    out.extend(f"  b{k}:\n" for k in range(_blocks(services, 2)))  # null definitions, each made internal
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -677,9 +728,12 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "wide-nets": wide_nets,
     "global-db": global_db,
     "hub-anchor": hub_anchor,
+    "gateway-nets": gateway_nets,
+    "private-nets": private_nets,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
                "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
-               "workers": 4, "sidecars": 4, "wide-nets": 4, "global-db": 4, "hub-anchor": 4, "mixed": 10}
+               "workers": 4, "sidecars": 4, "wide-nets": 4, "global-db": 4, "hub-anchor": 4,
+               "gateway-nets": 4, "private-nets": 2, "mixed": 10}

@@ -912,12 +912,14 @@ class ProjectEditor:
         created = {n: np_.definition for n, np_ in self.plan.networks.items() if np_.create}
         internal = [n for n, np_ in self.plan.networks.items() if np_.set_internal]
         files = self.project.files
-        for name in internal:
+        if internal:
             for cf in files:
                 top = find_key(cf.root, "networks")
                 if top is not None and (self.editor(cf).is_alias(top) or self.editor(cf).shared(top.value)):
                     raise EditError("the top-level networks are an alias of an anchor: mark the network internal by hand")
-            holders = [(cf, find_key(cf.top_value_node("networks"), name)) for cf in files]
+        definitions = {id(cf): _KeyIndex(cf.top_value_node("networks")) for cf in files} if internal else {}
+        for name in internal:
+            holders = [(cf, definitions[id(cf)].find(name)) for cf in files]
             holders = [(cf, loc) for cf, loc in holders if loc is not None]
             if not holders:
                 raise EditError(f"network {name} is not defined in an editable file")
@@ -949,6 +951,24 @@ class ProjectEditor:
             ed.replace_empty_value(loc, indent + ed.style.map_step, created)
         else:
             raise EditError("top-level networks has an unexpected shape")
+
+
+class _KeyIndex:
+    """:func:`find_key` for many keys of one mapping: its own keys indexed once (a file declaring
+    thousands of networks has each one looked up); a key it does not hold itself is looked for
+    through its merge keys as find_key does."""
+
+    def __init__(self, mapping: Node | None):
+        self.mapping = mapping
+        self.own: dict[str, KeyLoc] = {}
+        if isinstance(mapping, MappingNode):
+            for k, v in mapping.value:
+                if isinstance(k, ScalarNode) and not (k.value == "<<" and tag_of(k) == MERGE_TAG):
+                    self.own.setdefault(k.value, KeyLoc(k, v, mapping))
+
+    def find(self, key: str) -> KeyLoc | None:
+        loc = self.own.get(key)
+        return loc if loc is not None else find_key(self.mapping, key)
 
 
 def _all_names(net_defs: list) -> set[str]:

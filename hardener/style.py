@@ -45,6 +45,7 @@ class Style:
             elif isinstance(node, ScalarNode) and node.style in ("'", '"'):
                 quotes[node.style] += 1
         self._flow_networks: bool | None = None
+        self._steps: dict[int, int] = {}  # id(mapping) -> its indentation step (see block_mapping_step)
         self.map_step = _mode(steps, 2, lambda s: s > 0)
         self.seq_offset = _mode(offsets, 2, lambda s: s >= 0)
         self.quote = "'" if quotes["'"] > quotes['"'] else '"'
@@ -73,7 +74,14 @@ class Style:
         return self._flow_networks
 
     def block_mapping_step(self, mapping: MappingNode) -> int:
-        """Indentation step used inside ``mapping``."""
+        """Indentation step used inside ``mapping`` (worked out once per mapping: the tree does not
+        change, and thousands of empty network definitions are each marked internal in turn)."""
+        step = self._steps.get(id(mapping))
+        if step is None:
+            step = self._steps[id(mapping)] = self._block_mapping_step(mapping)
+        return step
+
+    def _block_mapping_step(self, mapping: MappingNode) -> int:
         for k, v in mapping.value:
             if isinstance(v, MappingNode) and not v.flow_style and v.value and self.line(v) > self.line(k):
                 step = self.column(v.value[0][0]) - self.column(k)

@@ -259,20 +259,24 @@ def too_many_nodes(limits: Limits) -> str:
             "(split the file: Compose merges several with -f)")
 
 
-def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bool | None = None) -> Node | None:
+def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bool | None = None,
+                 edited: bool = False) -> Node | None:
     """The root node of the single YAML document in ``text`` (None when there is no document).
 
     The C composer first; if it rejects the text, the pure-Python one, which follows YAML 1.2
-    where libyaml does not (``ports: [8080:80]`` is valid YAML 1.2 and valid Compose)."""
+    where libyaml does not (``ports: [8080:80]`` is valid YAML 1.2 and valid Compose).
+    ``edited``: the text is the tool's own edit of a text whose depth and size were checked
+    already (the edit adds a few shallow nodes per service), so they are not checked again from
+    the parser's events (building still counts the nodes)."""
     _prescan(path, text, limits)
     if pure is not None:
         attempts = [pure]
     else:
         attempts = [False, True] if HAVE_CLIB else [True]
     # (a text too short to hold that many brackets, or indicators, is not counted)
-    deep = len(text) > limits.max_flow_depth_prescan and \
+    deep = not edited and len(text) > limits.max_flow_depth_prescan and \
         text.count("[") + text.count("{") > limits.max_flow_depth_prescan
-    many = 3 * len(text) + 1 > limits.max_nodes and node_bound(text) > limits.max_nodes
+    many = not edited and 3 * len(text) + 1 > limits.max_nodes and node_bound(text) > limits.max_nodes
     first: Exception | None = None
     for use_pure in attempts:
         if use_pure and first is not None and len(text) > limits.max_chars_pure:
@@ -529,7 +533,7 @@ def load(path: str, text: str, limits: Limits = DEFAULT_LIMITS, measured: bool =
     measured again and the node limit has room for what the edit added."""
     if measured:
         limits = replace(limits, max_nodes=limits.max_nodes * 3 // 2)
-    root = compose_node(path, text, limits)
+    root = compose_node(path, text, limits, edited=measured)
     if root is None:
         if not text:
             raise EmptyInput(path, "empty file: there is no compose document to harden", 1, 1)

@@ -16,12 +16,21 @@ ways; the edited files and the findings must be the same, byte for byte:
   (``shared._sharing``): direct, every member is compared with every source;
 - the planner's test whether two namespaces share a network in every file
   (``Core.share_full_net``, which walks the shorter side and looks the other up in the network
-  index): direct, the two lists of networks as sets.
+  index): direct, the two lists of networks as sets;
+- whether a service depends on one of a few others (``Core._depends``, which looks a proxy's
+  thousands of dependencies up by pair): direct, its dependencies walked;
+- the members' ways out listed once per pass over the planned networks (the ``ways`` of
+  ``Internal.redundant``): direct, listed again at each network;
+- Traefik's network labels resolved through an index of the declared networks
+  (``Keep.resolve_network``): direct, the declared networks scanned for each label;
+- the editor's index of the top-level networks' keys (``edit._KeyIndex``) and its indentation step
+  per mapping (``Style.block_mapping_step``): direct, ``find_key`` and the step worked out per call.
 
 The stacks are the benchmark shapes that made these paths quadratic (a proxy with no
 configuration per block, each in its own network situation; dense ``depends_on``; workers of one
 image sharing one URL; services on five of many declared networks; workers of one image each with
-a URL of its own; an anchor making every service depend on two hubs) and small stacks for the cases around them (an edge in a data store's
+a URL of its own; an anchor making every service depend on two hubs, or on one with no declared
+network; two proxies on every block's network; networks of one API and its database each) and small stacks for the cases around them (an edge in a data store's
 network namespace, sidecars, host mode, a store that reaches others).
 """
 
@@ -32,13 +41,19 @@ import sys
 from collections import defaultdict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from hardener import safety
 from hardener.evidence import shared
 from hardener.pipeline import harden_paths
 from hardener.plan import reports
+from hardener import edit
+from hardener.compose import find_key
 from hardener.plan.core import Core
+from hardener.plan.internal import Internal
+from hardener.style import Style
 from hardener.plan.keep import Keep
 from hardener.plan.situations import Situations
 
@@ -60,6 +75,14 @@ WORKERS = ("services:\n  db:\n    image: postgres:16\n  api:\n    image: ghcr.io
                + ("      AUDIT: http://w1:9000\n" if i == 5 else "")  # a target only one source names
                for i in range(120)))
 
+# every service depends on one hub through an anchor, with no declared network: the hub joins
+# every store's data network after its way out
+HUB_NO_NETWORK = "x-base: &base\n  depends_on: [vault]\nservices:\n  vault:\n    image: hashicorp/vault:1.16\n" + "".join(
+    f"  web{k}:\n    <<: *base\n    image: nginx\n    ports: ['{8000 + k}:80']\n"
+    f"  api{k}:\n    <<: *base\n    image: ghcr.io/acme/api:{k}\n    environment:\n      DB: postgres://db{k}/x\n"
+    f"  db{k}:\n    <<: *base\n    image: postgres:16\n"
+    for k in range(25))
+
 # edges beside more than MANY_STORES data stores that the tool does not move (they come from an
 # included file): some stores reach an edge, which then stays beside all of them; some caches
 # share their edge's network namespace; one store is of an unknown image (a guessed tier)
@@ -80,6 +103,9 @@ STACKS = {
     "wide-nets": lambda: SHAPES["wide-nets"](200).compose,
     "global-db": lambda: SHAPES["global-db"](200).compose,
     "hub-anchor": lambda: SHAPES["hub-anchor"](120).compose,
+    "gateway-nets": lambda: SHAPES["gateway-nets"](120),
+    "private-nets": lambda: SHAPES["private-nets"](120).compose,
+    "hub-no-network": lambda: HUB_NO_NETWORK,
     "mixed": lambda: SHAPES["mixed"](40).compose,
     "sidecars": lambda: SIDECARS,
     "workers": lambda: WORKERS,
@@ -98,6 +124,25 @@ def _rebuilt(self):
     return True
 
 
+_REAL_REDUNDANT = Internal.redundant
+
+
+def _fresh_ways(self, name, members, internal, ways):
+    return _REAL_REDUNDANT(self, name, members, internal, {})
+
+
+def _scan_declared(self, label):
+    for key, d in self.declared.items():
+        if label == key or (isinstance(d, dict) and d.get("name") == label):
+            return key
+    if label == "default" or label.endswith("_default"):
+        return "default"
+    for key in self.declared:
+        if label.endswith("_" + key):
+            return key
+    return None
+
+
 def _direct_near(members, pb, pa, src_b, src_a, index, key):
     return range(len(members))
 
@@ -111,11 +156,19 @@ DIRECT = {
     "sharing": lambda m: m.setattr(shared, "_sharing", lambda src, others, *rest: others),
     "share-full-net": lambda m: m.setattr(
         Core, "share_full_net", lambda self, a, b: not set(self.full_nets(a)).isdisjoint(self.full_nets(b))),
+    "depends": lambda m: m.setattr(Core, "_depends", lambda self, src, dsts: any(d.dst in dsts for d in self.a.of(src))),
+    "ways": lambda m: m.setattr(Internal, "redundant", _fresh_ways),
+    "traefik-labels": lambda m: m.setattr(Keep, "resolve_network", _scan_declared),
+    "key-index": lambda m: m.setattr(edit._KeyIndex, "find", lambda self, key: find_key(self.mapping, key)),
+    "mapping-step": lambda m: m.setattr(Style, "block_mapping_step", Style._block_mapping_step),
 }
 
 
-def _write(folder, compose: str) -> None:
-    (folder / "compose.yaml").write_text(compose, encoding="utf-8")
+def _write(folder, compose) -> None:
+    if isinstance(compose, str):
+        (folder / "compose.yaml").write_text(compose, encoding="utf-8")
+    else:  # a benchmark Project: the compose file and the files beside it
+        compose.write(str(folder))
     (folder / "stores.yaml").write_text(INCLUDED_STORES, encoding="utf-8")
 
 
@@ -173,9 +226,59 @@ def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
             return real_share(self, a, b)
 
         m.setattr(Core, "share_full_net", share)
+        real_depends = Core._depends
+
+        def depends(self, src, dsts):
+            if len(self.a.of(src)) > len(dsts):
+                taken.add("depends")  # looked up by pair
+            return real_depends(self, src, dsts)
+
+        m.setattr(Core, "_depends", depends)
+
+        def redundant(self, name, members, internal, ways):
+            if ways:
+                taken.add("ways")  # a member's ways out listed at an earlier network
+            return _REAL_REDUNDANT(self, name, members, internal, ways)
+
+        m.setattr(Internal, "redundant", redundant)
+        real_resolve = Keep.resolve_network
+        m.setattr(Keep, "resolve_network", lambda self, label: taken.add("traefik-labels") or real_resolve(self, label))
+        real_find = edit._KeyIndex.find
+
+        def find(self, key):
+            if len(self.own) > 50:
+                taken.add("key-index")
+            return real_find(self, key)
+
+        m.setattr(edit._KeyIndex, "find", find)
+        real_step = Style.block_mapping_step
+
+        def step(self, mapping):
+            if id(mapping) in self._steps:
+                taken.add("mapping-step")  # worked out before
+            return real_step(self, mapping)
+
+        m.setattr(Style, "block_mapping_step", step)
         for name, make in STACKS.items():
             folder = tmp_path / name
             folder.mkdir()
             _write(folder, make())
             _harden(folder)
     assert taken == set(DIRECT)
+
+
+class _Declared:
+    def __init__(self, declared):
+        self.declared = declared
+
+
+_WORDS = st.sampled_from(["a", "b", "a_b", "b_a", "default", "shop", "shop_a", "x_default", "front"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=st.lists(_WORDS, unique=True, max_size=6),
+       names=st.lists(st.one_of(st.none(), _WORDS, st.integers()), max_size=6),
+       label=st.builds(lambda parts: "_".join(parts), st.lists(_WORDS, min_size=1, max_size=3)))
+def test_traefik_label_index_resolves_as_the_scan(keys, names, label):
+    declared = {k: ({"name": n} if n is not None else None) for k, n in zip(keys, names + [None] * len(keys))}
+    assert Keep.resolve_network(_Declared(declared), label) == _scan_declared(_Declared(declared), label)

@@ -92,3 +92,23 @@ def test_yaml_1_2_fallback_parser_only_for_small_files(tmp_path):
     code, _, err = run(["--check", "big.yaml"], tmp_path)
     assert code == 2
     assert "big.yaml:4:" in err and "only tried on files up to 256 KiB" in err, err
+
+
+def test_the_edited_text_is_not_checked_again_from_events(tmp_path, monkeypatch):
+    """A file with more brackets than the prescan allows has its depth checked from the parser's
+    events once, on input; the verification's parse of the tool's own edit (a few shallow nodes
+    added per service) is not checked again."""
+    from hardener import yamlload
+    from hardener.pipeline import harden_paths
+
+    blocks = 2600  # 4 brackets a block: over the 10,000 of the prescan
+    (tmp_path / "compose.yaml").write_text("services:\n" + "".join(
+        f"  api{k}:\n    image: ghcr.io/acme/api\n    ports: ['{10000 + k}:80']\n    depends_on: [db{k}]\n"
+        f"    environment: ['DB=postgres://db{k}/x']\n"
+        f"  db{k}:\n    image: postgres:16\n    command: [postgres]\n" for k in range(blocks)), encoding="utf-8")
+    calls = []
+    real = yamlload._check_events
+    monkeypatch.setattr(yamlload, "_check_events", lambda *a: calls.append(1) or real(*a))
+    result = harden_paths([str(tmp_path / "compose.yaml")])
+    assert result.error is None and result.changed_edits
+    assert len(calls) == 1

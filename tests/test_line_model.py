@@ -16,10 +16,12 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import compose_config
 from hardener.cli import cli
-from hardener.lines import Lines, position, split_lines
+from hardener.lines import Lines, line_counter, position, split_lines
 
 HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -149,3 +151,14 @@ def test_lines_and_split_lines_agree():
     assert position(text, text.index("h")) == (2, 1)
     assert position(text, text.index("g")) == (1, text.index("g") + 1)
     assert split_lines("") == [] and split_lines("x\n") == ["x\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="ab\n\r", max_size=60), offsets=st.lists(st.integers(0, 60), max_size=12))
+def test_line_counter_counts_as_the_text_does(text, offsets):
+    """Offsets in any order (increasing, as a search gives them, or not) get the line that
+    counting the newlines before them gives."""
+    line_at = line_counter(text)
+    for offset in offsets:
+        offset = min(offset, len(text))
+        assert line_at(offset) == text.count("\n", 0, offset) + 1

@@ -20,13 +20,14 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT
-from hardener import safety
+from hardener import edit, safety
 from hardener.evidence import shared as shared_evidence
 from hardener.evidence.hostnames import HostnameMatcher
 from hardener.evidence.model import Analysis
 from hardener.pipeline import harden_paths
 from hardener.plan.core import Core, _Derived
 from hardener.plan.keep import Keep
+from hardener.style import Style
 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 from shapes import SHAPES  # noqa: E402
@@ -34,8 +35,12 @@ from shapes import SHAPES  # noqa: E402
 COUNTED = [(Keep, "keep"), (Keep, "_keep_is_noop"), (Analysis, "add"), (Analysis, "reaches"),
            (HostnameMatcher, "find"), (Core, "pinned_on"), (Core, "nets_before"), (safety, "connected"),
            (_Derived, "__init__")]
-# operations whose cost is the size of what they return: the total size is counted
-SIZED = [(Core, "full_nets"), (shared_evidence, "_sharing")]
+# operations whose cost is a size (of what they return, or of the mapping they scan): the total
+# size is counted
+SIZED = [(Core, "full_nets", lambda args, out: len(out)),
+         (shared_evidence, "_sharing", lambda args, out: len(out)),
+         (Style, "_block_mapping_step", lambda args, out: len(args[1].value)),
+         (edit, "find_key", lambda args, out: len(getattr(args[0], "value", None) or ()))]
 SMALL, LARGE, SLACK = 200, 800, 6.0
 
 
@@ -50,12 +55,12 @@ def _count(monkeypatch, folder: str) -> Counter:
                 return _real(*args, **kw)
 
             m.setattr(cls, name, counted)
-        for owner, name in SIZED:
+        for owner, name, size in SIZED:
             real = getattr(owner, name)
 
-            def sized(*args, _real=real, _name=name, **kw):
+            def sized(*args, _real=real, _name=name, _size=size, **kw):
                 out = _real(*args, **kw)
-                calls[f"{_name} (items)"] += len(out)
+                calls[f"{_name} (items)"] += _size(args, out)
                 return out
 
             m.setattr(owner, name, sized)
@@ -67,7 +72,7 @@ def _count(monkeypatch, folder: str) -> Counter:
 
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
                                    "long-chain", "merge-lists", "dense-deps", "workers", "sidecars",
-                                   "wide-nets", "global-db", "hub-anchor"])
+                                   "wide-nets", "global-db", "hub-anchor", "gateway-nets", "private-nets"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     # large kin groups are kept as group dependencies: both sizes take that path, as a large
     # stack does (the threshold would otherwise fall between them)

@@ -106,12 +106,13 @@ class Internal:
         # the roles of each name, taken once: deleting a role makes the names' derived tables be
         # rebuilt, which for hundreds of data networks dropped one by one would be quadratic
         roles_of = self.names.derived().roles_of
+        ways: dict[str, list[str]] = {}  # see redundant
         for role in order:
             name = self.names.get(role)
             if name is None:
                 continue
             members = set(self.members_of(name))
-            if not members or self.redundant(name, members, internal):
+            if not members or self.redundant(name, members, internal, ways):
                 for o in sorted(members):
                     self.leave(o, name)
                 for r in roles_of.get(name, []):
@@ -153,29 +154,36 @@ class Internal:
         self._net_members = None
         return old, new
 
-    def redundant(self, name: str, members: set[str], internal: set[str]) -> bool:
+    def redundant(self, name: str, members: set[str], internal: set[str], ways: dict[str, list[str]]) -> bool:
         """Does every member of ``name`` keep what it gives without it? True when one other
         network holds them all (so it connects nobody new) -- or when only one service is on it
         -- and each member that needs a way out has another one. Only memberships that hold in
-        every file of the project count. A member's networks are walked until the answer is
-        known, and the network holding them all is looked for among those of the member on the
-        fewest, in the network index: a service on thousands of networks (the data network of
-        every store that reaches it) is not listed once per network."""
+        every file of the project count.
+
+        A service on thousands of networks (the data network of every store that reaches it) is
+        not listed once per network: the network holding every member is looked for among those
+        of the member on the fewest, in the network index, and each member's ways out (its
+        networks that are not internal) are listed once per :meth:`simplify` in ``ways`` -- which
+        only drops networks, so a way out listed is one while the member is still on it."""
+        index = self.net_index()
 
         def others(o: str) -> Iterator[str]:
             return (n for n in self.nets_after(o) if n != name and not n.startswith("<") and not self.partial(o, n))
 
         def way_out_elsewhere(o: str) -> bool:
-            return not self.needs_way_out(o) or any(
-                n not in internal and not self.already_internal(n) for n in others(o)
-            )
+            if not self.needs_way_out(o):
+                return True
+            found = ways.get(o)
+            if found is None:
+                found = ways[o] = [n for n in self.nets_after(o) if n not in internal and not self.already_internal(n)
+                                   and not n.startswith("<") and not self.partial(o, n)]
+            return any(n != name and o in index.get(n, ()) for n in found)
 
         if any(self.partial(o, name) for o in members) or not all(way_out_elsewhere(o) for o in members):
             return False
         if len(members) == 1:
             return any(True for _ in others(next(iter(members))))
         fewest = min(members, key=lambda o: (len(self.nets_after(o)), o))
-        index = self.net_index()
         return any(all(o in index.get(n, ()) and not self.partial(o, n) for o in members) for n in others(fewest))
 
     def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:

@@ -222,12 +222,22 @@ class Keep:
                         self.join(o, net, f"inherited from {name} through extends")
 
     def resolve_network(self, label: str) -> str | None:
-        for key, d in self.declared.items():
-            if label == key or (isinstance(d, dict) and d.get("name") == label):
-                return key
+        """The declared network a ``traefik.docker.network`` label names: by key or ``name:``
+        (the first in the file), else ``default``, else the first key the label ends with after
+        an underscore (``<project>_<key>``). The declared networks are indexed once: a Traefik on
+        thousands of networks has a label per service."""
+        index = self.__dict__.get("_network_labels")
+        if index is None:
+            names: dict[str, str] = {}
+            for key, d in self.declared.items():
+                names.setdefault(key, key)
+                if isinstance(d, dict) and isinstance(d.get("name"), str):
+                    names.setdefault(d["name"], key)
+            index = self.__dict__["_network_labels"] = (names, {key: i for i, key in enumerate(self.declared)})
+        names, order = index
+        if label in names:
+            return names[label]
         if label == "default" or label.endswith("_default"):
             return "default"
-        for key in self.declared:
-            if label.endswith("_" + key):
-                return key
-        return None
+        suffixes = [label[i + 1:] for i, c in enumerate(label) if c == "_" and label[i + 1:] in order]
+        return min(suffixes, key=order.__getitem__) if suffixes else None
