@@ -62,6 +62,7 @@ class Core:
         self._watchers: dict[str, list[set[str]]] = {}
         self._reach_cache: tuple | None = None  # see _reaches_many
         self._before: dict[str, frozenset[str]] = {}  # see nets_before
+        self.moves: dict[str, int] = {}  # namespace -> how many times join or leave changed its networks
         self.host_ports: dict[str, list] = {}  # service leaving host mode -> its ports afterwards
         self.internal: set[str] = set()
         self.internal_pending: set[str] = set()
@@ -341,6 +342,7 @@ class Core:
         if net not in self.target[o]:
             self.target[o].append(net)
             self.why[o].setdefault(net, why)
+            self.moves[o] = self.moves.get(o, 0) + 1
             for moved in self._watchers.get(o, ()):
                 moved.add(o)
             if self._net_members is not None:
@@ -353,6 +355,7 @@ class Core:
         if o in self.target and net in self.target[o]:
             self.target[o].remove(net)
             self.why[o].pop(net, None)
+            self.moves[o] = self.moves.get(o, 0) + 1
             for moved in self._watchers.get(o, ()):
                 moved.add(o)
             if self._net_members is not None:

@@ -12,6 +12,7 @@ one ordinary network the services simply stay on ``default``.
 
 from __future__ import annotations
 
+from bisect import insort
 from typing import Iterator
 
 from hardener.plan.model import Finding, NetworkPlan
@@ -54,12 +55,13 @@ class Internal:
                 continue
             candidates[net] = None
         internal = set(candidates)
+        ways_out: dict[str, tuple] = {}  # see has_way_out
         changed = True
         while changed:  # a member that cannot be given another way out blocks the network
             changed = False
             for net in sorted(internal):
                 for o in self.members_of(net):
-                    if not self.needs_way_out(o) or self.has_way_out(o, internal, net):
+                    if not self.needs_way_out(o) or self.has_way_out(o, internal, net, ways_out):
                         continue
                     if o not in self.target:
                         internal.discard(net)
@@ -71,16 +73,17 @@ class Internal:
                         changed = True
                         break
         self.internal_pending = internal
+        egress_roles = sorted(r for r in self.names if r.startswith("egress:"))  # kept sorted: see egress_name
         for net in candidates:
             if net not in internal:
                 continue
             for o in self.members_of(net):
-                if self.needs_way_out(o) and not self.has_way_out(o, internal, net):
+                if self.needs_way_out(o) and not self.has_way_out(o, internal, net, ways_out):
                     if self.is_store_owner(o) and all(self.private_way_out(m) for m in self.members(o)):
                         # a data store gets a way out of its own, not a network shared with others
                         self.join(o, self.role_name(f"own:{o}"), f"{self.store_way_out(o)}: a way out of its own")
                     else:
-                        self.join(o, self.egress_name(net), f"its way out once {net} is internal")
+                        self.join(o, self.egress_name(net, egress_roles), f"its way out once {net} is internal")
         self.simplify(internal)
         renamed = self.single_data_network()
         if renamed:
@@ -186,28 +189,47 @@ class Internal:
         fewest = min(members, key=lambda o: (len(self.nets_after(o)), o))
         return any(all(o in index.get(n, ()) and not self.partial(o, n) for o in members) for n in others(fewest))
 
-    def has_way_out(self, owner: str, internal: set[str], net: str) -> bool:
-        for n in self.nets_after(owner):
-            if n == net or n in internal or n.startswith("<") or self.already_internal(n):
-                continue
-            return True
-        return False
+    def has_way_out(self, owner: str, internal: set[str], net: str, cache: dict[str, tuple] | None = None) -> bool:
+        """Is the namespace on a network other than ``net`` that is not (to be) internal? With a
+        ``cache``, its ways out are listed once until its networks or ``internal`` change (only
+        by :meth:`join` or :meth:`leave`, which count its moves, and by discarding from
+        ``internal``): a service on thousands of internal networks is asked at each of them."""
+        if cache is None:
+            return any(n != net for n in self._ways_out(owner, internal))
+        key = (self.moves.get(owner, 0), len(internal))
+        hit = cache.get(owner)
+        if hit is None or hit[0] != key:
+            hit = cache[owner] = (key, self._ways_out(owner, internal))
+        return any(n != net for n in hit[1])
 
-    def egress_name(self, net: str) -> str:
+    def _ways_out(self, owner: str, internal: set[str]) -> list[str]:
+        return [n for n in self.nets_after(owner)
+                if n not in internal and not n.startswith("<") and not self.already_internal(n)]
+
+    def egress_name(self, net: str, egress_roles: list[str] | None = None) -> str:
         """The network that gives members of ``net`` their way out once ``net`` is internal: an
         existing new network when everyone on it is on ``net`` already (joining it connects
-        nobody new), otherwise ``backend`` when free, otherwise ``<net>-egress``."""
+        nobody new), otherwise ``backend`` when free, otherwise ``<net>-egress``. The caller may
+        keep the sorted ``egress:`` roles in ``egress_roles`` (a role added here is inserted)."""
         key = f"egress:{net}"
         if key in self.names:
             return self.names[key]
-        on_net = set(self.members_of(net))
-        for role in ["back"] + sorted(r for r in self.names if r.startswith("egress:")):
+        if egress_roles is None:
+            egress_roles = sorted(r for r in self.names if r.startswith("egress:"))
+        on_net = self.net_index().get(net, {})
+        index = self.net_index()
+        for role in ["back", *egress_roles]:
             name = self.names.get(role)
-            if name and name != net and name not in self.internal_pending and set(self.members_of(name)) <= on_net:
+            if name and name != net and name not in self.internal_pending and \
+                    all(o in on_net for o in index.get(name, ())):
                 self.names[key] = name
+                insort(egress_roles, key)
                 return name
         if "back" not in self.names and self.network_base("back") not in self.used_names:
             name = self.role_name("back")
             self.names[key] = name
+            insort(egress_roles, key)
             return name
-        return self.net_name(key, f"{net}-egress")
+        name = self.net_name(key, f"{net}-egress")
+        insort(egress_roles, key)
+        return name
