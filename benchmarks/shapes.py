@@ -710,6 +710,33 @@ def private_nets(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- hub-blocks -------------------------------------------------------------------------------
+
+def hub_blocks(services: int) -> Project:
+    blocks = _blocks(services, 4)
+    out = [_header("hub-blocks", services, "a vault on every block's network, every service depending on it"),
+           "x-base: &base\n  restart: always\n  depends_on: [vault]\n  environment:\n    VAULT_ADDR: http://vault:8200\n\n",
+           "services:\n  vault:\n    image: hashicorp/vault:1.16\n    networks:\n"]
+    out.extend(f"      - b{k}\n" for k in range(1, blocks))
+    for k in range(1, blocks):  # block 0 is the vault, an API, its database and cache
+        out.append(
+            f"  web{k}:\n    <<: *base\n    image: nginx:1.27-alpine\n    ports:\n      - \"{10000 + k}:80\"\n"
+            f"    networks: [edge, b{k}]\n"
+            f"  api{k}:\n    <<: *base\n    image: ghcr.io/acme/api:17.{k}\n    environment:\n"
+            f"      VAULT_ADDR: http://vault:8200\n      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      REDIS_URL: redis://cache{k}:6379\n    networks: [b{k}]\n"
+            f"  db{k}:\n    <<: *base\n    image: postgres:16-alpine\n    networks: [b{k}]\n"
+            f"  cache{k}:\n    <<: *base\n    image: redis:7-alpine\n    networks: [b{k}]\n"
+        )
+    out.append("  api0:\n    <<: *base\n    image: ghcr.io/acme/api:17.0\n    environment:\n"
+               "      DATABASE_URL: postgres://db0:5432/app\n    networks: [b1]\n"
+               "  db0:\n    <<: *base\n    image: postgres:16-alpine\n    networks: [b1]\n"
+               "  cache0:\n    <<: *base\n    image: redis:7-alpine\n    networks: [b1]\n")
+    out.append("\nnetworks:\n  edge: {}\n")
+    out.extend(f"  b{k}: {{}}\n" for k in range(1, blocks))
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -730,10 +757,11 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "hub-anchor": hub_anchor,
     "gateway-nets": gateway_nets,
     "private-nets": private_nets,
+    "hub-blocks": hub_blocks,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
                "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
                "workers": 4, "sidecars": 4, "wide-nets": 4, "global-db": 4, "hub-anchor": 4,
-               "gateway-nets": 4, "private-nets": 2, "mixed": 10}
+               "gateway-nets": 4, "private-nets": 2, "hub-blocks": 4, "mixed": 10}

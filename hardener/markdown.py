@@ -295,17 +295,18 @@ def topology(plan: Plan, when: str) -> str:
     services = list(plan.services)
     sid = {name: f"s{i}" for i, name in enumerate(services)}
     member: dict[str, tuple[str, list[str]]] = {n: _membership(plan.services[n], when) for n in services}
-    nets: list[str] = []
-    for kind, names in member.values():
-        key = {"host": ["<host>"], "bridge": ["<bridge>"]}.get(kind, names if kind == "nets" else [])
-        for n in key:
-            if n not in nets:
-                nets.append(n)
+    nets: dict[str, None] = {}  # in order of first appearance
+    alone: dict[str, list[str]] = {}  # network -> the services on it alone, in order
+    for s in services:
+        on = _nets_of(member[s])
+        nets.update(dict.fromkeys(on))
+        if len(on) == 1:
+            alone.setdefault(on[0], []).append(s)
     nid = {n: f"n{i}" for i, n in enumerate(nets)}
     lines = ["graph LR"]
     placed: dict[str, str] = {}
     for n in nets:
-        inside = [s for s in services if _nets_of(member[s]) == [n]]
+        inside = alone.get(n, [])
         if n == "<host>":
             label = "host network (network_mode: host)"
         elif n == "<bridge>":

@@ -72,7 +72,8 @@ def _count(monkeypatch, folder: str) -> Counter:
 
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
                                    "long-chain", "merge-lists", "dense-deps", "workers", "sidecars",
-                                   "wide-nets", "global-db", "hub-anchor", "gateway-nets", "private-nets"])
+                                   "wide-nets", "global-db", "hub-anchor", "gateway-nets", "private-nets",
+                                   "hub-blocks"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     # large kin groups are kept as group dependencies: both sizes take that path, as a large
     # stack does (the threshold would otherwise fall between them)
@@ -102,3 +103,25 @@ def _assert_linear(shape, tmp_path, monkeypatch) -> None:
         assert large <= SLACK * max(small, 1) + 50, (
             f"{shape}: {op} called {small} times at {SMALL} services and {large} at {LARGE} "
             f"({large / max(small, 1):.1f}x for {growth:.0f}x the services; linear is {growth:.0f}x)")
+
+
+@pytest.mark.parametrize("shape", ["gateway-nets", "four-tier"])
+def test_markdown_report_grows_linearly(shape, tmp_path, monkeypatch):
+    """The Markdown report (its Mermaid topology places each service once, not once per
+    network): the work of rendering it, counted as the services' network lists read, grows 4x."""
+    from hardener import markdown
+
+    counts = {}
+    for n in (SMALL, LARGE):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        SHAPES[shape](n).write(str(folder))
+        result = harden_paths([os.path.join(str(folder), "compose.yaml")])
+        assert result.error is None, result.error
+        calls = Counter()
+        with monkeypatch.context() as m:
+            real = markdown._nets_of
+            m.setattr(markdown, "_nets_of", lambda member: calls.update(["_nets_of"]) or real(member))
+            markdown.markdown_report([result], "diff", "compose-harden --format markdown")
+        counts[n] = calls["_nets_of"]
+    assert counts[LARGE] <= SLACK * max(counts[SMALL], 1) + 50, counts

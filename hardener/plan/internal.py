@@ -12,7 +12,7 @@ one ordinary network the services simply stay on ``default``.
 
 from __future__ import annotations
 
-from bisect import insort
+from collections import Counter
 from typing import Iterator
 
 from hardener.plan.model import Finding, NetworkPlan
@@ -73,7 +73,7 @@ class Internal:
                         changed = True
                         break
         self.internal_pending = internal
-        egress_roles = sorted(r for r in self.names if r.startswith("egress:"))  # kept sorted: see egress_name
+        egress = EgressNetworks(self.names, self.net_index())
         for net in candidates:
             if net not in internal:
                 continue
@@ -83,7 +83,9 @@ class Internal:
                         # a data store gets a way out of its own, not a network shared with others
                         self.join(o, self.role_name(f"own:{o}"), f"{self.store_way_out(o)}: a way out of its own")
                     else:
-                        self.join(o, self.egress_name(net, egress_roles), f"its way out once {net} is internal")
+                        way = self.egress_name(net, egress)
+                        self.join(o, way, f"its way out once {net} is internal")
+                        egress.joined(o, way)
         self.simplify(internal)
         renamed = self.single_data_network()
         if renamed:
@@ -206,30 +208,78 @@ class Internal:
         return [n for n in self.nets_after(owner)
                 if n not in internal and not n.startswith("<") and not self.already_internal(n)]
 
-    def egress_name(self, net: str, egress_roles: list[str] | None = None) -> str:
+    def egress_name(self, net: str, egress: EgressNetworks | None = None) -> str:
         """The network that gives members of ``net`` their way out once ``net`` is internal: an
         existing new network when everyone on it is on ``net`` already (joining it connects
-        nobody new), otherwise ``backend`` when free, otherwise ``<net>-egress``. The caller may
-        keep the sorted ``egress:`` roles in ``egress_roles`` (a role added here is inserted)."""
+        nobody new; ``back`` first, then the ``egress:`` roles in order), otherwise ``backend``
+        when free, otherwise ``<net>-egress``. ``egress``: the caller's index of those networks
+        (without it, every role is looked at)."""
         key = f"egress:{net}"
         if key in self.names:
             return self.names[key]
-        if egress_roles is None:
-            egress_roles = sorted(r for r in self.names if r.startswith("egress:"))
         on_net = self.net_index().get(net, {})
-        index = self.net_index()
-        for role in ["back", *egress_roles]:
-            name = self.names.get(role)
-            if name and name != net and name not in self.internal_pending and \
-                    all(o in on_net for o in index.get(name, ())):
-                self.names[key] = name
-                insort(egress_roles, key)
-                return name
-        if "back" not in self.names and self.network_base("back") not in self.used_names:
-            name = self.role_name("back")
-            self.names[key] = name
-            insort(egress_roles, key)
-            return name
-        name = self.net_name(key, f"{net}-egress")
-        insort(egress_roles, key)
+        if egress is not None:
+            name = egress.fitting(net, on_net, self.internal_pending)
+        else:
+            index = self.net_index()
+            roles = ["back", *sorted(r for r in self.names if r.startswith("egress:"))]
+            name = next((self.names[role] for role in roles
+                         if self.names.get(role) and self.names[role] != net
+                         and self.names[role] not in self.internal_pending
+                         and all(o in on_net for o in index.get(self.names[role], ()))), None)
+        if name is None:
+            if "back" not in self.names and self.network_base("back") not in self.used_names:
+                name = self.role_name("back")
+                if egress is not None:
+                    egress.add("back", name)
+            else:
+                name = self.net_name(key, f"{net}-egress")
+        self.names[key] = name
+        if egress is not None:
+            egress.add(key, name)
         return name
+
+
+class EgressNetworks:
+    """The networks that ``back`` and the ``egress:`` roles name, for :meth:`Internal.egress_name`
+    during one pass of :meth:`Internal.mark_internal` (which only adds members to networks). A
+    network fits ``net`` when every namespace on it is on ``net``: counting, for the namespaces on
+    ``net``, the egress networks each one is on finds those without looking at every role -- a
+    stack can have thousands, one per block network made internal."""
+
+    def __init__(self, names: dict[str, str], index: dict[str, dict[str, int]]):
+        self.index = index
+        self.first: dict[str, tuple] = {}  # network -> the first of its roles in the order
+        self.on: dict[str, set[str]] = {}  # namespace -> the egress networks it is on
+        self.empty: set[str] = set()  # egress networks nobody is on
+        for role in ["back", *sorted(r for r in names if r.startswith("egress:"))]:
+            if names.get(role):
+                self.add(role, names[role])
+
+    def add(self, role: str, name: str) -> None:
+        key = (0, "") if role == "back" else (1, role)
+        if name in self.first:
+            self.first[name] = min(self.first[name], key)
+            return
+        self.first[name] = key
+        members = self.index.get(name, {})
+        for o in members:
+            self.on.setdefault(o, set()).add(name)
+        if not members:
+            self.empty.add(name)
+
+    def joined(self, owner: str, name: str) -> None:
+        if name in self.first:
+            self.on.setdefault(owner, set()).add(name)
+            self.empty.discard(name)
+
+    def fitting(self, net: str, on_net: dict[str, int], pending: set[str]) -> str | None:
+        """The egress network, first in the order of its roles, whose every member is on
+        ``net`` (``on_net``), other than ``net`` and not to be made internal."""
+        hits: Counter[str] = Counter()
+        for o in on_net:
+            for name in self.on.get(o, ()):
+                hits[name] += 1
+        fits = [name for name, n in hits.items() if n == len(self.index.get(name, ()))]
+        found = [(self.first[name], name) for name in [*fits, *self.empty] if name != net and name not in pending]
+        return min(found)[1] if found else None
