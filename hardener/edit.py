@@ -912,12 +912,13 @@ class ProjectEditor:
         created = {n: np_.definition for n, np_ in self.plan.networks.items() if np_.create}
         internal = [n for n, np_ in self.plan.networks.items() if np_.set_internal]
         files = self.project.files
+        definitions: dict[int, _KeyIndex] = {}  # each file's network definitions, indexed once
         if internal:
             for cf in files:
                 top = find_key(cf.root, "networks")
                 if top is not None and (self.editor(cf).is_alias(top) or self.editor(cf).shared(top.value)):
                     raise EditError("the top-level networks are an alias of an anchor: mark the network internal by hand")
-        definitions = {id(cf): _KeyIndex(cf.top_value_node("networks")) for cf in files} if internal else {}
+                definitions[id(cf)] = _KeyIndex(top.value if top is not None else None)
         for name in internal:
             holders = [(cf, definitions[id(cf)].find(name)) for cf in files]
             holders = [(cf, loc) for cf, loc in holders if loc is not None]

@@ -25,10 +25,10 @@ ways; the edited files and the findings must be the same, byte for byte:
   (``Keep.resolve_network``): direct, the declared networks scanned for each label;
 - the editor's index of the top-level networks' keys (``edit._KeyIndex``) and its indentation step
   per mapping (``Style.block_mapping_step``): direct, ``find_key`` and the step worked out per call;
-- the way-out networks fitting a network made internal, found by counting its members' egress
-  networks (``internal.EgressNetworks``), and each member's ways out listed until it moves (the
-  cache of ``Internal.has_way_out``): direct, every egress role looked at, the ways out listed
-  at each network.
+- the egress networks that ``internal.EgressNetworks`` keeps up to date while members join them
+  (which ``Internal.egress_name`` looks for a fitting one in), and each member's ways out listed
+  until it moves (the cache of ``Internal.has_way_out``): direct, both made again at each
+  question.
 
 The stacks are the benchmark shapes that made these paths quadratic (a proxy with no
 configuration per block, each in its own network situation; dense ``depends_on``; workers of one
@@ -57,7 +57,7 @@ from hardener.plan import reports
 from hardener import edit
 from hardener.compose import find_key
 from hardener.plan.core import Core
-from hardener.plan.internal import Internal
+from hardener.plan.internal import EgressNetworks, Internal
 from hardener.style import Style
 from hardener.plan.keep import Keep
 from hardener.plan.situations import Situations
@@ -135,12 +135,12 @@ _REAL_EGRESS_NAME = Internal.egress_name
 _REAL_HAS_WAY_OUT = Internal.has_way_out
 
 
-def _scan_egress_roles(self, net, egress=None):
-    return _REAL_EGRESS_NAME(self, net, None)
+def _fresh_egress_networks(self, net, egress):
+    return _REAL_EGRESS_NAME(self, net, EgressNetworks(self.names, self.net_index()))
 
 
-def _direct_has_way_out(self, owner, internal, net, cache=None):
-    return _REAL_HAS_WAY_OUT(self, owner, internal, net, None)
+def _direct_has_way_out(self, owner, internal, net, cache):
+    return _REAL_HAS_WAY_OUT(self, owner, internal, net, {})
 
 
 def _fresh_ways(self, name, members, internal, ways):
@@ -177,7 +177,7 @@ DIRECT = {
     "traefik-labels": lambda m: m.setattr(Keep, "resolve_network", _scan_declared),
     "key-index": lambda m: m.setattr(edit._KeyIndex, "find", lambda self, key: find_key(self.mapping, key)),
     "mapping-step": lambda m: m.setattr(Style, "block_mapping_step", Style._block_mapping_step),
-    "egress-networks": lambda m: m.setattr(Internal, "egress_name", _scan_egress_roles),
+    "egress-networks": lambda m: m.setattr(Internal, "egress_name", _fresh_egress_networks),
     "ways-out": lambda m: m.setattr(Internal, "has_way_out", _direct_has_way_out),
 }
 
@@ -278,14 +278,14 @@ def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
 
         m.setattr(Style, "block_mapping_step", step)
 
-        def egress_name(self, net, egress=None):
-            if egress is not None and len(egress.first) > 10:
+        def egress_name(self, net, egress):
+            if len(egress.first) > 10:
                 taken.add("egress-networks")  # many egress roles not looked at one by one
             return _REAL_EGRESS_NAME(self, net, egress)
 
         m.setattr(Internal, "egress_name", egress_name)
 
-        def has_way_out(self, owner, internal, net, cache=None):
+        def has_way_out(self, owner, internal, net, cache):
             if cache and owner in cache and cache[owner][0] == (self.moves.get(owner, 0), len(internal)):
                 taken.add("ways-out")  # listed before
             return _REAL_HAS_WAY_OUT(self, owner, internal, net, cache)

@@ -180,8 +180,7 @@ class Internal:
                 return True
             found = ways.get(o)
             if found is None:
-                found = ways[o] = [n for n in self.nets_after(o) if n not in internal and not self.already_internal(n)
-                                   and not n.startswith("<") and not self.partial(o, n)]
+                found = ways[o] = [n for n in self._ways_out(o, internal) if not self.partial(o, n)]
             return any(n != name and o in index.get(n, ()) for n in found)
 
         if any(self.partial(o, name) for o in members) or not all(way_out_elsewhere(o) for o in members):
@@ -191,13 +190,11 @@ class Internal:
         fewest = min(members, key=lambda o: (len(self.nets_after(o)), o))
         return any(all(o in index.get(n, ()) and not self.partial(o, n) for o in members) for n in others(fewest))
 
-    def has_way_out(self, owner: str, internal: set[str], net: str, cache: dict[str, tuple] | None = None) -> bool:
-        """Is the namespace on a network other than ``net`` that is not (to be) internal? With a
-        ``cache``, its ways out are listed once until its networks or ``internal`` change (only
-        by :meth:`join` or :meth:`leave`, which count its moves, and by discarding from
+    def has_way_out(self, owner: str, internal: set[str], net: str, cache: dict[str, tuple]) -> bool:
+        """Is the namespace on a network other than ``net`` that is not (to be) internal? Its ways
+        out are listed in ``cache`` once until its networks or ``internal`` change (only by
+        :meth:`join` or :meth:`leave`, which count its moves, and by discarding from
         ``internal``): a service on thousands of internal networks is asked at each of them."""
-        if cache is None:
-            return any(n != net for n in self._ways_out(owner, internal))
         key = (self.moves.get(owner, 0), len(internal))
         hit = cache.get(owner)
         if hit is None or hit[0] != key:
@@ -208,35 +205,24 @@ class Internal:
         return [n for n in self.nets_after(owner)
                 if n not in internal and not n.startswith("<") and not self.already_internal(n)]
 
-    def egress_name(self, net: str, egress: EgressNetworks | None = None) -> str:
+    def egress_name(self, net: str, egress: EgressNetworks) -> str:
         """The network that gives members of ``net`` their way out once ``net`` is internal: an
         existing new network when everyone on it is on ``net`` already (joining it connects
-        nobody new; ``back`` first, then the ``egress:`` roles in order), otherwise ``backend``
-        when free, otherwise ``<net>-egress``. ``egress``: the caller's index of those networks
-        (without it, every role is looked at)."""
+        nobody new; ``back`` first, then the ``egress:`` roles in order: see ``egress``, the
+        caller's index of those networks), otherwise ``backend`` when free, otherwise
+        ``<net>-egress``."""
         key = f"egress:{net}"
         if key in self.names:
             return self.names[key]
-        on_net = self.net_index().get(net, {})
-        if egress is not None:
-            name = egress.fitting(net, on_net, self.internal_pending)
-        else:
-            index = self.net_index()
-            roles = ["back", *sorted(r for r in self.names if r.startswith("egress:"))]
-            name = next((self.names[role] for role in roles
-                         if self.names.get(role) and self.names[role] != net
-                         and self.names[role] not in self.internal_pending
-                         and all(o in on_net for o in index.get(self.names[role], ()))), None)
+        name = egress.fitting(net, self.net_index().get(net, {}), self.internal_pending)
         if name is None:
             if "back" not in self.names and self.network_base("back") not in self.used_names:
                 name = self.role_name("back")
-                if egress is not None:
-                    egress.add("back", name)
+                egress.add("back", name)
             else:
                 name = self.net_name(key, f"{net}-egress")
         self.names[key] = name
-        if egress is not None:
-            egress.add(key, name)
+        egress.add(key, name)
         return name
 
 

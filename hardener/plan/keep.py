@@ -55,7 +55,7 @@ class Keep:
 
     def _situation_key(self, b: str) -> tuple:
         """A namespace's network situation: what :meth:`_keep_group` tells representatives by."""
-        return (tuple(sorted(self.nets_before(b))), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
+        return (self.nets_before(b), tuple(self.nets_after(b)), b in self.movable, self.state[b].mode)
 
     def _keep_group(self, group, situations: Situations) -> None:
         """Keep ``group`` through one representative per situation. A representative whose keep
@@ -131,7 +131,7 @@ class Keep:
 
     def _source_situation(self, a: str) -> tuple:
         """Everything about a source's namespace that :meth:`_keep_is_noop` looks at."""
-        return (self.state[a].mode, a in self.removed_host, frozenset(self.nets_before(a)), a in self.movable,
+        return (self.state[a].mode, a in self.removed_host, self.nets_before(a), a in self.movable,
                 frozenset(self.full_nets(a)))
 
     def _keep_is_noop(self, a: str, b: str) -> bool:
