@@ -119,17 +119,12 @@ class ComposeFile:
         self.__dict__["_service_nodes"] = out
         return out
 
-    def service_keys(self) -> dict[str, tuple[ScalarNode, Node]]:
-        """Service name -> its key and value as written under ``services`` in this file (the
-        first, if written twice; none merged in), computed once."""
+    def service_keys(self) -> KeyIndex:
+        """The keys written under ``services`` in this file, indexed once (``.own``: service name
+        -> where it is written, the first if written twice; none merged in)."""
         cached = self.__dict__.get("_service_keys")
         if cached is None:
-            cached = self.__dict__["_service_keys"] = {}
-            services = self.top_value_node("services")
-            if isinstance(services, MappingNode):
-                for k, v in services.value:
-                    if isinstance(k, ScalarNode):
-                        cached.setdefault(str(k.value), (k, v))
+            cached = self.__dict__["_service_keys"] = KeyIndex(self.top_value_node("services"))
         return cached
 
 
@@ -238,6 +233,24 @@ def find_key(mapping: Node | None, key: str) -> KeyLoc | None:
             if loc:
                 return KeyLoc(loc.key, loc.value, loc.holder, True)
     return None
+
+
+class KeyIndex:
+    """:func:`find_key` for many keys of one mapping: its own keys indexed once (a file declaring
+    thousands of networks or services has each one looked up); a key it does not hold itself is
+    looked for through its merge keys as find_key does."""
+
+    def __init__(self, mapping: Node | None):
+        self.mapping = mapping
+        self.own: dict[str, KeyLoc] = {}
+        if isinstance(mapping, MappingNode):
+            for k, v in mapping.value:
+                if isinstance(k, ScalarNode) and not (k.value == "<<" and tag_of(k) == MERGE_TAG):
+                    self.own.setdefault(k.value, KeyLoc(k, v, mapping))
+
+    def find(self, key: str) -> KeyLoc | None:
+        loc = self.own.get(key)
+        return loc if loc is not None else find_key(self.mapping, key)
 
 
 def merged_pairs(mapping: MappingNode) -> list[tuple[Node, Node]]:

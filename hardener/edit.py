@@ -13,7 +13,7 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hardener.compose import ComposeFile, KeyLoc, Service, find_key, merge_sources, untag
+from hardener.compose import ComposeFile, KeyIndex, KeyLoc, Service, find_key, merge_sources, untag
 from hardener.plan import ABSENT, Plan, ServicePlan
 from hardener.record import field, record, replace
 from hardener.style import Style, dash_column
@@ -912,13 +912,13 @@ class ProjectEditor:
         created = {n: np_.definition for n, np_ in self.plan.networks.items() if np_.create}
         internal = [n for n, np_ in self.plan.networks.items() if np_.set_internal]
         files = self.project.files
-        definitions: dict[int, _KeyIndex] = {}  # each file's network definitions, indexed once
+        definitions: dict[int, KeyIndex] = {}  # each file's network definitions, indexed once
         if internal:
             for cf in files:
                 top = find_key(cf.root, "networks")
                 if top is not None and (self.editor(cf).is_alias(top) or self.editor(cf).shared(top.value)):
                     raise EditError("the top-level networks are an alias of an anchor: mark the network internal by hand")
-                definitions[id(cf)] = _KeyIndex(top.value if top is not None else None)
+                definitions[id(cf)] = KeyIndex(top.value if top is not None else None)
         for name in internal:
             holders = [(cf, definitions[id(cf)].find(name)) for cf in files]
             holders = [(cf, loc) for cf, loc in holders if loc is not None]
@@ -952,24 +952,6 @@ class ProjectEditor:
             ed.replace_empty_value(loc, indent + ed.style.map_step, created)
         else:
             raise EditError("top-level networks has an unexpected shape")
-
-
-class _KeyIndex:
-    """:func:`find_key` for many keys of one mapping: its own keys indexed once (a file declaring
-    thousands of networks has each one looked up); a key it does not hold itself is looked for
-    through its merge keys as find_key does."""
-
-    def __init__(self, mapping: Node | None):
-        self.mapping = mapping
-        self.own: dict[str, KeyLoc] = {}
-        if isinstance(mapping, MappingNode):
-            for k, v in mapping.value:
-                if isinstance(k, ScalarNode) and not (k.value == "<<" and tag_of(k) == MERGE_TAG):
-                    self.own.setdefault(k.value, KeyLoc(k, v, mapping))
-
-    def find(self, key: str) -> KeyLoc | None:
-        loc = self.own.get(key)
-        return loc if loc is not None else find_key(self.mapping, key)
 
 
 def _all_names(net_defs: list) -> set[str]:

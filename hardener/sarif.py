@@ -171,14 +171,14 @@ class _ProjectLog:
             places = [(self.file(d.file.path), f.service) for d in svc.defs]
             if rule is not None and rule.key:
                 for cf, name in places:
-                    key, value = cf.service_keys().get(name, (None, None))
-                    loc = find_key(value, rule.key) if value is not None else None
+                    where = cf.service_keys().own.get(name)
+                    loc = find_key(where.value, rule.key) if where is not None else None
                     if loc is not None:
                         return cf, loc.key
             for cf, name in places:
-                key, _ = cf.service_keys().get(name, (None, None))
-                if key is not None:
-                    return cf, key
+                where = cf.service_keys().own.get(name)
+                if where is not None:
+                    return cf, where.key
         cf = self.file(self.r.files[0].path)
         if id(cf) not in self._tops:
             locs = (find_key(cf.root, top) for top in ("networks", "services"))

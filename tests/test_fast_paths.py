@@ -23,7 +23,7 @@ ways; the edited files and the findings must be the same, byte for byte:
   ``Internal.redundant``): direct, listed again at each network;
 - Traefik's network labels resolved through an index of the declared networks
   (``Keep.resolve_network``): direct, the declared networks scanned for each label;
-- the editor's index of the top-level networks' keys (``edit._KeyIndex``) and its indentation step
+- the editor's index of the top-level networks' keys (``compose.KeyIndex``) and its indentation step
   per mapping (``Style.block_mapping_step``): direct, ``find_key`` and the step worked out per call;
 - the egress networks that ``internal.EgressNetworks`` keeps up to date while members join them
   (which ``Internal.egress_name`` looks for a fitting one in), and each member's ways out listed
@@ -54,8 +54,7 @@ from hardener import safety
 from hardener.evidence import shared
 from hardener.pipeline import harden_paths
 from hardener.plan import reports
-from hardener import edit
-from hardener.compose import find_key
+from hardener.compose import KeyIndex, find_key
 from hardener.plan.core import Core
 from hardener.plan.internal import EgressNetworks, Internal
 from hardener.style import Style
@@ -175,7 +174,7 @@ DIRECT = {
     "depends": lambda m: m.setattr(Core, "_depends", lambda self, src, dsts: any(d.dst in dsts for d in self.a.of(src))),
     "ways": lambda m: m.setattr(Internal, "redundant", _fresh_ways),
     "traefik-labels": lambda m: m.setattr(Keep, "resolve_network", _scan_declared),
-    "key-index": lambda m: m.setattr(edit._KeyIndex, "find", lambda self, key: find_key(self.mapping, key)),
+    "key-index": lambda m: m.setattr(KeyIndex, "find", lambda self, key: find_key(self.mapping, key)),
     "mapping-step": lambda m: m.setattr(Style, "block_mapping_step", Style._block_mapping_step),
     "egress-networks": lambda m: m.setattr(Internal, "egress_name", _fresh_egress_networks),
     "ways-out": lambda m: m.setattr(Internal, "has_way_out", _direct_has_way_out),
@@ -261,14 +260,14 @@ def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
         m.setattr(Internal, "redundant", redundant)
         real_resolve = Keep.resolve_network
         m.setattr(Keep, "resolve_network", lambda self, label: taken.add("traefik-labels") or real_resolve(self, label))
-        real_find = edit._KeyIndex.find
+        real_find = KeyIndex.find
 
         def find(self, key):
             if len(self.own) > 50:
                 taken.add("key-index")
             return real_find(self, key)
 
-        m.setattr(edit._KeyIndex, "find", find)
+        m.setattr(KeyIndex, "find", find)
         real_step = Style.block_mapping_step
 
         def step(self, mapping):
