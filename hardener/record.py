@@ -24,7 +24,7 @@ from dataclasses import MISSING, Field, FrozenInstanceError, field
 from operator import attrgetter
 from typing import Any, Callable, TypeVar
 
-__all__ = ["record", "replace", "field", "fields_of", "FrozenInstanceError"]
+__all__ = ["record", "replace", "field", "FrozenInstanceError"]
 
 T = TypeVar("T")
 _HAS_FACTORY = object()  # the default of a parameter whose field has a default_factory
@@ -37,11 +37,6 @@ def record(cls: type[T] | None = None, /, *, frozen: bool = False) -> Any:
         return _make(c, frozen)
 
     return wrap if cls is None else wrap(cls)
-
-
-def fields_of(cls_or_obj: Any) -> tuple[str, ...]:
-    """The names of a record's fields, in order."""
-    return cls_or_obj.__record_fields__
 
 
 def replace(obj: T, **changes: Any) -> T:
