@@ -58,8 +58,9 @@ class Limits:
 
     max_depth: int = 64  # nesting of collections
     # Nodes of the document once aliases and merge keys are expanded: what everything after the
-    # parser walks. Checked before the composer builds anything (from the parser's events, when a
-    # cheap count of the text's indicators says the file could be over it) and while building.
+    # parser walks. When a cheap count of the text's indicators says the file could be over it,
+    # checked as the composer resolves each node (or from the parser's events before, for a text
+    # with many explicit tags), and always while building.
     max_nodes: int = 250_000
     max_alias_uses: int = 100_000
     # More "[" and "{" than this, and the exact depth is checked from parser events before the
@@ -179,10 +180,30 @@ if HAVE_CLIB:
             CoreResolver.__init__(self, loadumper=self)
 
 
-def _compose(yaml: YAML, use_pure: bool, text: str) -> Node | None:
+    class _CountingCLoader(_CLoader):
+        """The C composer, refusing once it has resolved ``budget`` nodes. It resolves the tag
+        of every node but those with an explicit tag, so counting here bounds what it holds
+        to the budget plus the text's ``!``: without a pass over the parser's events first."""
+
+        def __init__(self, stream: str, budget: int):
+            _CLoader.__init__(self, stream)
+            self.budget = budget
+
+        def resolve(self, kind, value, implicit):  # type: ignore[override]
+            self.budget -= 1
+            if self.budget < 0:
+                raise _OverBudget
+            return CoreResolver.resolve(self, kind, value, implicit)
+
+
+class _OverBudget(Exception):
+    """The C composer reached the node limit (see _CountingCLoader)."""
+
+
+def _compose(yaml: YAML, use_pure: bool, text: str, budget: int | None = None) -> Node | None:
     if use_pure or not HAVE_CLIB:
         return yaml.compose(text)
-    loader = _CLoader(text)
+    loader = _CLoader(text) if budget is None else _CountingCLoader(text, budget)
     try:
         return loader.get_single_node()
     finally:
@@ -285,10 +306,18 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
                               f"files up to {limits.max_chars_pure // 1024} KiB)")
             raise error
         yaml = _yaml(use_pure)
+        # Over the node bound, the C composer counts the nodes it resolves as it goes, as long as
+        # few nodes can carry an explicit tag (which it does not resolve); otherwise the nodes are
+        # counted from the parser's events first.
+        counted = many and not deep and not use_pure and HAVE_CLIB and text.count("!") <= limits.max_nodes // 2
         try:
-            if deep or many:  # only then can nesting or size be enough to matter
+            if deep or many and not counted:  # only then can nesting or size be enough to matter
                 _check_events(path, yaml, text, limits, many)
-            return _compose(yaml, use_pure, text)
+            try:
+                return _compose(yaml, use_pure, text, limits.max_nodes if counted else None)
+            except _OverBudget:
+                _check_events(path, yaml, text, limits, True)  # says where the limit is passed
+                raise InputError(path, too_many_nodes(limits)) from None
         except (MarkedYAMLError, YAMLError) as exc:
             first = first or exc
         except RecursionError:

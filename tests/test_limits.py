@@ -112,3 +112,60 @@ def test_the_edited_text_is_not_checked_again_from_events(tmp_path, monkeypatch)
     result = harden_paths([str(tmp_path / "compose.yaml")])
     assert result.error is None and result.changed_edits
     assert len(calls) == 1
+
+
+def _counting(monkeypatch):
+    """Record calls of the events check, and the nodes the C composer resolves."""
+    from hardener import yamlload
+
+    events, resolved = [], []
+    real_events = yamlload._check_events
+    monkeypatch.setattr(yamlload, "_check_events", lambda *a: events.append(1) or real_events(*a))
+    real_resolve = yamlload.CoreResolver.resolve
+    monkeypatch.setattr(yamlload.CoreResolver, "resolve", lambda *a: resolved.append(1) or real_resolve(*a))
+    return events, resolved
+
+
+@pytest.mark.skipif(not __import__("hardener.yamlload").yamlload.HAVE_CLIB, reason="the C composer counts")
+def test_a_file_over_the_node_bound_is_counted_while_composing(monkeypatch):
+    """A text whose indicators could hold more nodes than the limit (dashes in names, colons in
+    URLs) but that holds fewer is composed once, counted as it goes: no pass over its events."""
+    from hardener import yamlload
+
+    limits = yamlload.Limits(max_nodes=2000)
+    text = "services:\n" + "".join(f"  a-b-c-{i}:\n    image: x-y-z\n    command: http://a:b:c:d\n" for i in range(150))
+    assert yamlload.node_bound(text) > limits.max_nodes
+    events, _ = _counting(monkeypatch)
+    doc = yamlload.load("c.yaml", text, limits)
+    assert len(doc.data["services"]) == 150 and events == []
+
+
+@pytest.mark.skipif(not __import__("hardener.yamlload").yamlload.HAVE_CLIB, reason="the C composer counts")
+def test_the_composer_stops_at_the_node_limit_and_the_refusal_says_where(monkeypatch):
+    from hardener import yamlload
+    from hardener.errors import InputError
+
+    limits = yamlload.Limits(max_nodes=2000)
+    text = "services:\n" + "".join(f"  s{i}:\n    image: nginx\n    labels: [a, b, c]\n" for i in range(1000))
+    events, resolved = _counting(monkeypatch)
+    with pytest.raises(InputError) as err:
+        yamlload.load("c.yaml", text, limits)
+    assert len(resolved) == limits.max_nodes  # stopped at the next node: nothing more was built
+    assert "more than 2,000 YAML nodes" in err.value.message and err.value.line is not None
+    assert events == [1]  # only to say where
+
+
+@pytest.mark.skipif(not __import__("hardener.yamlload").yamlload.HAVE_CLIB, reason="the C composer counts")
+def test_explicitly_tagged_nodes_are_counted_from_events(monkeypatch):
+    """The composer does not resolve a node with an explicit tag, so a text that could hold many
+    of them has its nodes counted from the parser's events before anything is built."""
+    from hardener import yamlload
+    from hardener.errors import InputError
+
+    limits = yamlload.Limits(max_nodes=2000)
+    text = "x-tags: [" + ", ".join("!t a" for _ in range(3000)) + "]\n"
+    events, resolved = _counting(monkeypatch)
+    with pytest.raises(InputError) as err:
+        yamlload.load("c.yaml", text, limits)
+    assert "more than 2,000 YAML nodes" in err.value.message
+    assert events == [1] and resolved == []  # refused before the composer ran
