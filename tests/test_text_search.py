@@ -1,7 +1,8 @@
 """Shortcuts in reading configuration text find exactly what reading every token finds.
 
 Large configuration files (a Grafana dashboard is hundreds of kilobytes) are searched for the
-service names first and only the lines holding one are read token by token; URLs are read only on
+service names first and only the lines holding one are read token by token; a compose value or a
+source file holding none of the names is not read token by token at all; URLs are read only on
 lines holding "://"; proxy dialects are recognised by a keyword before their pattern is tried; a
 report masks a service's name without a regular expression per service. Each shortcut is compared
 here with the full reading it replaces, on generated text.
@@ -36,13 +37,13 @@ texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 name_sets = st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True)
 
 
-def full_find(names: list[str], text: str) -> list[tuple[str, str]]:
+def full_find(names: list[str], text: str, kind: str = "config") -> list[tuple[str, str]]:
     """The whole text read token by token, as before the name search."""
     matcher = hostnames.HostnameMatcher({n: n.upper() for n in names})
     old = hostnames.SEARCH_NAMES_UP_TO
     hostnames.SEARCH_NAMES_UP_TO = -1
     try:
-        return matcher.find(text, "config")
+        return matcher.find(text, kind)
     finally:
         hostnames.SEARCH_NAMES_UP_TO = old
 
@@ -52,6 +53,16 @@ def full_find(names: list[str], text: str) -> list[tuple[str, str]]:
 def test_config_search_finds_what_every_token_finds(text, names):
     matcher = hostnames.HostnameMatcher({n: n.upper() for n in names})
     assert matcher.find(text, "config") == full_find(names, text)
+
+
+@pytest.mark.parametrize("kind", ["value", "source"])
+@settings(max_examples=300, deadline=None)
+@given(text=texts, names=name_sets)
+def test_a_value_or_source_without_any_name_is_not_read_token_by_token(kind, text, names):
+    """A compose value or a source file holding none of the names (in lower case) finds nothing
+    without the token reading; one that holds one finds what the token reading finds."""
+    matcher = hostnames.HostnameMatcher({n: n.upper() for n in names})
+    assert matcher.find(text, kind) == full_find(names, text, kind)
 
 
 @settings(max_examples=300, deadline=None)

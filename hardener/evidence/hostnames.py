@@ -55,8 +55,9 @@ def strip_line_comments(text: str) -> str:
 
 
 # Up to this many names, a configuration text is first searched for the names themselves (a fast
-# substring search per name) and only the lines holding one are read token by token; with more
-# names than this, reading every token of the text is the cheaper way.
+# substring search per name) and only the lines holding one are read token by token (a compose
+# value or a source file holding none is not read at all); with more names than this, reading
+# every token of the text is the cheaper way.
 SEARCH_NAMES_UP_TO = 64
 
 
@@ -137,6 +138,11 @@ class HostnameMatcher:
         if not text or not self.hostnames:
             return []
         rx = {"value": _LOOSE, "config": _CONFIG, "source": _STRONG}[kind]
+        if kind != "config" and len(self.hostnames) <= SEARCH_NAMES_UP_TO:
+            # every name found is one of the names, lower-cased: none in the text, none found
+            low = ascii_lower(text)
+            if low is not None and not any(n in low for n in self.hostnames):
+                return []
         if kind == "config":
             text = strip_xml_comments(text)
             low = ascii_lower(text) if len(self.hostnames) <= SEARCH_NAMES_UP_TO else None
