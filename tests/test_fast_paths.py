@@ -28,7 +28,10 @@ ways; the edited files and the findings must be the same, byte for byte:
 - the egress networks that ``internal.EgressNetworks`` keeps up to date while members join them
   (which ``Internal.egress_name`` looks for a fitting one in), and each member's ways out listed
   until it moves (the cache of ``Internal.has_way_out``): direct, both made again at each
-  question.
+  question;
+- the representatives' networks in every file, which ``Keep._situation_bits`` reads at each
+  group's turn, remembered until the namespace moves (``Keep._full_nets_now``): direct,
+  ``full_nets`` at each turn.
 
 The stacks are the benchmark shapes that made these paths quadratic (a proxy with no
 configuration per block, each in its own network situation; dense ``depends_on``; workers of one
@@ -178,6 +181,7 @@ DIRECT = {
     "mapping-step": lambda m: m.setattr(Style, "block_mapping_step", Style._block_mapping_step),
     "egress-networks": lambda m: m.setattr(Internal, "egress_name", _fresh_egress_networks),
     "ways-out": lambda m: m.setattr(Internal, "has_way_out", _direct_has_way_out),
+    "full-nets": lambda m: m.setattr(Keep, "_full_nets_now", lambda self, b: self.full_nets(b)),
 }
 
 
@@ -290,6 +294,14 @@ def test_the_stacks_take_the_shortcuts(tmp_path, monkeypatch):
             return _REAL_HAS_WAY_OUT(self, owner, internal, net, cache)
 
         m.setattr(Internal, "has_way_out", has_way_out)
+        real_full = Keep._full_nets_now
+
+        def full_nets_now(self, b):
+            if b in self._full_cache and self._full_cache[b][0] == self.moves.get(b, 0):
+                taken.add("full-nets")  # remembered from a group's turn before
+            return real_full(self, b)
+
+        m.setattr(Keep, "_full_nets_now", full_nets_now)
         for name, make in STACKS.items():
             folder = tmp_path / name
             folder.mkdir()

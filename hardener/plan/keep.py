@@ -44,6 +44,7 @@ class Keep:
         # one set of data stores): its situations are sorted out once and updated for the
         # namespaces that moved since the tuple's last turn.
         self._watchers = {}
+        self._full_cache: dict[str, tuple[int, list[str]]] = {}
         tuples: dict[int, Situations] = {}
         for group in sorted(self.a.groups, key=lambda g: KIND_ORDER.index(g.kind)):
             situations = tuples.get(id(group.dsts))
@@ -109,10 +110,22 @@ class Keep:
                 host.append(j)
             if b in self.movable:
                 movable.append(j)
-            for n in self.full_nets(b):
+            for n in self._full_nets_now(b):
                 after.setdefault(n, []).append(j)
         return ({n: bits(js) for n, js in before.items()}, bits(host), bits(movable),
                 {n: bits(js) for n, js in after.items()})
+
+    def _full_nets_now(self, b: str) -> list[str]:
+        """:meth:`full_nets` of namespace ``b``, remembered until it moves: while dependencies are
+        kept, only :meth:`join` and :meth:`leave` change a namespace's networks, and they count
+        its moves. The situations of a member tuple change at most groups' turns (thousands of
+        proxies each reaching every application), and their bit sets are made again from every
+        representative; the representatives' networks are mostly where they were."""
+        stamp = self.moves.get(b, 0)
+        got = self._full_cache.get(b)
+        if got is None or got[0] != stamp:
+            got = self._full_cache[b] = (stamp, self.full_nets(b))
+        return got[1]
 
     def _keep_situation(self, group, members: Iterator[str]) -> None:
         """Keep ``group`` through the first of ``members`` that is not its source; when that one
