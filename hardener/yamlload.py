@@ -181,7 +181,7 @@ if HAVE_CLIB:
 
 
     class _CountingCLoader(_CLoader):
-        """The C composer, refusing once it has resolved ``budget`` nodes. It resolves the tag
+        """The C composer, stopping once it has resolved ``budget`` nodes. It resolves the tag
         of every node but those with an explicit tag, so counting here bounds what it holds
         to the budget plus the text's ``!``: without a pass over the parser's events first."""
 
@@ -262,7 +262,7 @@ def _check_events(path: str, yaml: YAML, text: str, limits: Limits, count: bool)
             nodes += 1
             if depth > limits.max_depth:
                 line, col = position(text, event.start_mark.index)
-                raise InputError(path, f"nesting deeper than {limits.max_depth} levels: refused", line, col)
+                raise InputError(path, f"document nested deeper than {limits.max_depth} levels: refused", line, col)
         elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
             depth -= 1
             continue
@@ -306,18 +306,22 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
                               f"files up to {limits.max_chars_pure // 1024} KiB)")
             raise error
         yaml = _yaml(use_pure)
-        # Over the node bound, the C composer counts the nodes it resolves as it goes, as long as
-        # few nodes can carry an explicit tag (which it does not resolve); otherwise the nodes are
-        # counted from the parser's events first.
-        counted = many and not deep and not use_pure and HAVE_CLIB and text.count("!") <= limits.max_nodes // 2
+        # Over the node bound, the C composer counts the nodes it resolves as it goes. It does not
+        # resolve a node with an explicit tag, nor an alias (which the events count as a node):
+        # each of those has its "!" or "*" in the text. While the nodes it resolved and those
+        # marks stay within the limit, so do the nodes the events would count; past that, they are
+        # counted from the events, which refuses the text where it passes the limit, as before.
+        # (A text with many marks is counted from the events first.)
+        marks = text.count("!") + text.count("*") if many and not deep else 0
+        counted = many and not deep and not use_pure and HAVE_CLIB and marks <= limits.max_nodes // 2
         try:
             if deep or many and not counted:  # only then can nesting or size be enough to matter
                 _check_events(path, yaml, text, limits, many)
             try:
-                return _compose(yaml, use_pure, text, limits.max_nodes if counted else None)
+                return _compose(yaml, use_pure, text, limits.max_nodes - marks if counted else None)
             except _OverBudget:
-                _check_events(path, yaml, text, limits, True)  # says where the limit is passed
-                raise InputError(path, too_many_nodes(limits)) from None
+                _check_events(path, yaml, text, limits, True)
+                return _compose(yaml, use_pure, text)  # within the limit after all
         except (MarkedYAMLError, YAMLError) as exc:
             first = first or exc
         except RecursionError:

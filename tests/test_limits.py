@@ -169,3 +169,53 @@ def test_explicitly_tagged_nodes_are_counted_from_events(monkeypatch):
         yamlload.load("c.yaml", text, limits)
     assert "more than 2,000 YAML nodes" in err.value.message
     assert events == [1] and resolved == []  # refused before the composer ran
+
+
+def _events_refusal(text, limits):
+    """What counting every node from the parser's events says of ``text`` (None: within limits)."""
+    from hardener import yamlload
+    from hardener.errors import InputError
+
+    try:
+        yamlload._check_events("c.yaml", yamlload._yaml(False), text, limits, True)
+    except InputError as exc:
+        return exc.message, exc.line, exc.column
+    return None
+
+
+@pytest.mark.skipif(not __import__("hardener.yamlload").yamlload.HAVE_CLIB, reason="the C composer counts")
+@pytest.mark.parametrize("body", [
+    # merge sources with an explicit tag (fewer "!" than half the limit): neither resolved by the
+    # composer nor counted by the builder
+    lambda i: "  <<: !t {}\n" if i < 900 else f"  p{i}: v\n",
+    # aliases: the events count each one as a node, the composer resolves none
+    lambda i: f"  k{i}: *x\n",
+])
+def test_nodes_the_composer_does_not_resolve_are_counted_as_the_events_count_them(body):
+    """Explicitly tagged nodes and aliases are not resolved by the composer: a text over the limit
+    through them is refused exactly as counting from the events refuses it (message and line)."""
+    from hardener import yamlload
+    from hardener.errors import InputError
+
+    limits = yamlload.Limits(max_nodes=2000)
+    text = "x-a: &x v\nx-pad:\n" + "".join(body(i) for i in range(1100))
+    assert yamlload.node_bound(text) > limits.max_nodes
+    expected = _events_refusal(text, limits)
+    assert expected is not None and "more than 2,000 YAML nodes" in expected[0]
+    with pytest.raises(InputError) as err:
+        yamlload.load("c.yaml", text, limits)
+    assert (err.value.message, err.value.line, err.value.column) == expected
+
+
+@pytest.mark.skipif(not __import__("hardener.yamlload").yamlload.HAVE_CLIB, reason="the C composer counts")
+def test_a_text_within_the_limit_is_composed_though_its_marks_used_the_budget(monkeypatch):
+    """The budget is the limit less the text's "!" and "*": a text that passes it but is within
+    the limit (counted from the events) is composed all the same."""
+    from hardener import yamlload
+
+    limits = yamlload.Limits(max_nodes=2000)
+    text = "x-pad:\n" + "".join(f"  k{i}: v\n" for i in range(700)) + "  note: '" + "*" * 900 + "'\n"
+    assert yamlload.node_bound(text) > limits.max_nodes and _events_refusal(text, limits) is None
+    events, _ = _counting(monkeypatch)
+    doc = yamlload.load("c.yaml", text, limits)
+    assert len(doc.data["x-pad"]) == 701 and events == [1]
