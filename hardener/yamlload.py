@@ -388,46 +388,58 @@ class _Builder:
         return InputError(self.path, message, line, col)
 
     def measure(self, root: Node) -> None:
-        """Count expanded size and alias uses over the node DAG, iteratively and in linear time."""
+        """Count expanded size and alias uses over the node DAG, iteratively and in linear time.
+
+        Depth first from the root: a node is entered (``depth`` > 0), its children pushed after a
+        marker (``-depth - 1``) that sums their sizes once they are done. A scalar has no children,
+        so its marker would be the next entry taken: it is finished where it is entered (the same
+        order, without the round trip through the stack for most of the nodes)."""
         size: dict[int, int] = {}
         state: dict[int, int] = {}  # 1 = on the stack, 2 = done
+        seen = self.seen
+        limits = self.limits
+        max_depth, max_nodes, max_alias_uses = limits.max_depth, limits.max_nodes, limits.max_alias_uses
         stack: list[tuple[Node, int]] = [(root, 1)]
+        push, pop = stack.append, stack.pop
         while stack:
-            node, depth = stack.pop()
+            node, depth = pop()
             nid = id(node)
             if depth < 0:  # post-order: children are done
                 total = 1
                 for child in _children(node):
                     total += size[id(child)]
-                    if total > self.limits.max_nodes:
+                    if total > max_nodes:
                         break
                 size[nid] = total
                 state[nid] = 2
                 continue
-            if depth > self.limits.max_depth:
-                raise self.fail(node, f"document nested deeper than {self.limits.max_depth} levels: refused")
+            if depth > max_depth:
+                raise self.fail(node, f"document nested deeper than {max_depth} levels: refused")
             st = state.get(nid)
-            self.seen[nid] = self.seen.get(nid, 0) + 1
+            seen[nid] = seen.get(nid, 0) + 1
             if st == 1:
                 raise self.fail(node, "recursive alias (an anchor that contains itself): refused")
             if st == 2:
                 self.alias_uses += 1
-                if self.alias_uses > self.limits.max_alias_uses:
-                    raise self.fail(node, f"more than {self.limits.max_alias_uses} alias uses: refused")
+                if self.alias_uses > max_alias_uses:
+                    raise self.fail(node, f"more than {max_alias_uses} alias uses: refused")
+                continue
+            self.physical += 1
+            if type(node) is ScalarNode:  # no children: done at once
+                size[nid] = 1
+                state[nid] = 2
                 continue
             state[nid] = 1
-            self.physical += 1
-            stack.append((node, -depth - 1))
+            push((node, -depth - 1))
             for child in _children(node):
-                cst = state.get(id(child))
-                if cst == 1:
+                if state.get(id(child)) == 1:
                     raise self.fail(child, "recursive alias (an anchor that contains itself): refused")
-                stack.append((child, depth + 1))
+                push((child, depth + 1))
         self.expanded = size[id(root)]
-        if self.expanded > self.limits.max_nodes:
+        if self.expanded > max_nodes:
             raise self.fail(
                 root, f"aliases and merge keys expand the document's {self.physical:,} nodes to more than "
-                f"{self.limits.max_nodes:,}, the tool's resource limit: refused"
+                f"{max_nodes:,}, the tool's resource limit: refused"
             )
 
     def build(self, node: Node, depth: int) -> Any:
