@@ -60,7 +60,7 @@ class Limits:
     # Nodes of the document once aliases and merge keys are expanded: what everything after the
     # parser walks. When a cheap count of the text's indicators says the file could be over it,
     # checked as the composer resolves each node (or from the parser's events before, for a text
-    # with many explicit tags), and always while building.
+    # with many explicit tags or aliases), and always while building.
     max_nodes: int = 250_000
     max_alias_uses: int = 100_000
     # More "[" and "{" than this, and the exact depth is checked from parser events before the
@@ -181,9 +181,8 @@ if HAVE_CLIB:
 
 
     class _CountingCLoader(_CLoader):
-        """The C composer, stopping once it has resolved ``budget`` nodes. It resolves the tag
-        of every node but those with an explicit tag, so counting here bounds what it holds
-        to the budget plus the text's ``!``: without a pass over the parser's events first."""
+        """The C composer, stopping once it has resolved ``budget`` nodes (every node but an
+        alias or one with an explicit tag: see :func:`compose_node` for the budget)."""
 
         def __init__(self, stream: str, budget: int):
             _CLoader.__init__(self, stream)
@@ -197,7 +196,7 @@ if HAVE_CLIB:
 
 
 class _OverBudget(Exception):
-    """The C composer reached the node limit (see _CountingCLoader)."""
+    """The C composer resolved more nodes than its budget (see _CountingCLoader)."""
 
 
 def _compose(yaml: YAML, use_pure: bool, text: str, budget: int | None = None) -> Node | None:
@@ -298,6 +297,13 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
     deep = not edited and len(text) > limits.max_flow_depth_prescan and \
         text.count("[") + text.count("{") > limits.max_flow_depth_prescan
     many = not edited and 3 * len(text) + 1 > limits.max_nodes and node_bound(text) > limits.max_nodes
+    # Over the node bound, the C composer counts the nodes it resolves as it goes. It does not
+    # resolve a node with an explicit tag, nor an alias (which the events count as a node): each
+    # of those has its "!" or "*" in the text. While the nodes it resolved and those marks stay
+    # within the limit, so do the nodes the events would count; past that, they are counted from
+    # the events, which refuses the text where it passes the limit, as before. (A text with many
+    # marks is counted from the events first.)
+    marks = text.count("!") + text.count("*") if many and not deep else 0
     first: Exception | None = None
     for use_pure in attempts:
         if use_pure and first is not None and len(text) > limits.max_chars_pure:
@@ -306,13 +312,6 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
                               f"files up to {limits.max_chars_pure // 1024} KiB)")
             raise error
         yaml = _yaml(use_pure)
-        # Over the node bound, the C composer counts the nodes it resolves as it goes. It does not
-        # resolve a node with an explicit tag, nor an alias (which the events count as a node):
-        # each of those has its "!" or "*" in the text. While the nodes it resolved and those
-        # marks stay within the limit, so do the nodes the events would count; past that, they are
-        # counted from the events, which refuses the text where it passes the limit, as before.
-        # (A text with many marks is counted from the events first.)
-        marks = text.count("!") + text.count("*") if many and not deep else 0
         counted = many and not deep and not use_pure and HAVE_CLIB and marks <= limits.max_nodes // 2
         try:
             if deep or many and not counted:  # only then can nesting or size be enough to matter
