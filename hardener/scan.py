@@ -151,7 +151,9 @@ def _rel(path: str, reader: FileReader) -> str:
 
 
 def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]) -> list[ConfigText]:
-    """Text files the service mounts from the project, and inline mount contents."""
+    """Text files the service mounts from the project, and inline mount contents. Compose files
+    are not read: they describe the stack and name every service in it, and a service that
+    mounts the project folder (``- .:/code``) does not connect to what they name."""
     out: list[ConfigText] = []
     for src, target, content in bind_mounts(data, base, env):
         if content is not None:
@@ -166,6 +168,8 @@ def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]
                 for fn in sorted(filenames):
                     if count >= reader.limits.max_mount_files:
                         break
+                    if is_compose_file(fn):
+                        continue
                     count += 1
                     p = os.path.join(dirpath, fn)
                     text = reader.read(p)
@@ -174,7 +178,7 @@ def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]
                         out.append(ConfigText(_rel(p, reader), text, os.path.join(target, sub) if target else None))
                 if count >= reader.limits.max_mount_files:
                     break
-        else:
+        elif not is_compose_file(os.path.basename(src)):
             text = reader.read(src)
             if text:
                 out.append(ConfigText(_rel(src, reader), text, target))
@@ -240,9 +244,14 @@ _COMPOSE_FILE = re.compile(r"^(?:docker-)?compose[\w.\-]*\.ya?ml$", re.I)
 MAX_SOURCE_JSON = 32 * 1024
 
 
+def is_compose_file(name: str) -> bool:
+    """Is the file name a compose file's (``compose.yaml``, ``docker-compose.prod.yml``...)?"""
+    return _COMPOSE_FILE.match(name) is not None
+
+
 def is_source_file(name: str, text_start: str = "") -> bool:
     lower = name.lower()
-    if lower.startswith(".env") or lower.endswith(".env") or _COMPOSE_FILE.match(lower):
+    if lower.startswith(".env") or lower.endswith(".env") or is_compose_file(lower):
         return False
     if lower.startswith(("dockerfile", "containerfile", "procfile")) or lower.endswith(".dockerfile"):
         return True

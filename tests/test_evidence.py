@@ -202,6 +202,27 @@ def test_source_reads_code_not_compose_files_fixtures_or_other_case(tmp_path):
     assert reaches(a, "app") == ["cache"]
 
 
+def test_a_mounted_folder_is_read_as_configuration_but_not_its_compose_files(tmp_path):
+    # "- .:/code" mounts the project, compose.yaml with it: a compose file describes the stack
+    # (it names every service), it is not a connection of the service that can read it
+    a = analysis(tmp_path, """
+        services:
+          web:
+            image: ghcr.io/acme/web:1
+            volumes:
+              - .:/code
+              - ./compose.override.yaml:/code/override.yaml:ro
+          db: {image: postgres:16}
+          cache: {image: redis:7}
+          worker: {image: ghcr.io/acme/worker:1}
+        """, {
+        "settings.ini": "[db]\nhost = db\n",
+        "compose.override.yaml": "services:\n  worker:\n    depends_on: [cache]\n",
+        "deploy/docker-compose.test.yml": "services:\n  cache: {image: redis}\n  worker: {image: w}\n",
+    })
+    assert reaches(a, "web") == ["db"]
+
+
 def test_shared_state_reaches_through_the_same_image_and_volume(tmp_path):
     a = analysis(tmp_path, """
         services:
