@@ -1,6 +1,9 @@
 """Proxies that route by discovery: Traefik and caddy-docker-proxy read routes from container
 labels, nginx-proxy from ``VIRTUAL_HOST``. Every discovery proxy of the stack reaches each service
-that carries such routing."""
+that carries such routing. A service that carries it in a project with no such proxy is routed by
+one from elsewhere -- another compose file merged at run time (``-f compose.yml -f traefik.yml``)
+or another project: that is recorded, and the planner keeps the network such a proxy can meet it
+on."""
 
 from __future__ import annotations
 
@@ -26,10 +29,11 @@ def routed_by(data: dict) -> str | None:
 
 def collect(project: Project, a: Analysis) -> None:
     proxies = [n for n, t in a.tiers.items() if "proxy-discovery" in t.flags]
-    if not proxies:
-        return
     for name, svc in project.services.items():
         why = routed_by(svc.data)
-        if why:
-            for p in proxies:
-                a.add(p, name, f"{why} of {name}", "proxy")
+        if not why:
+            continue
+        if not proxies:
+            a.outside_proxy[name] = why
+        for p in proxies:
+            a.add(p, name, f"{why} of {name}", "proxy")

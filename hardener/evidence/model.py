@@ -114,6 +114,7 @@ class Analysis:
     assumed: dict[str, str] = field(default_factory=dict)  # service -> why it keeps reach it was not shown to need
     alias_networks: dict[str, str] = field(default_factory=dict)  # network alias (lower case) -> its network
     routing: dict[str, Routing] = field(default_factory=dict)  # edge service -> what is known of its routes
+    outside_proxy: dict[str, str] = field(default_factory=dict)  # service routed by a discovery proxy the project lacks -> why
     outbound: dict[str, list[str]] = field(default_factory=dict)  # service -> evidence it calls out of the stack
     endpoints: dict[str, list] = field(default_factory=dict)  # service -> external Endpoints it names
     host_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)  # host-mode service -> (rule, why it needs the host network)

@@ -7,7 +7,9 @@ services: their way out) and ``data`` (data stores, internal); dependencies then
 that keep every connection (:mod:`hardener.plan.keep`). A tier that is a guess never confines a
 service: a guessed edge also keeps the application network, a guessed data store keeps a way out.
 The split is made only when it protects a data store the image table knows: a stack of proxies and
-applications alone stays as it is.
+applications alone stays as it is. A service that routing labels or ``VIRTUAL_HOST`` show a proxy
+from outside the project routes to keeps the default network, where that proxy can meet it
+(``proxy-outside-project``), unless a ``traefik.docker.network`` label names another of its networks.
 """
 
 from __future__ import annotations
@@ -31,17 +33,42 @@ class Tiers:
                 self.movable.add(name)
                 self.target[name] = []
             elif st.mode == "default" and st.editable:
-                if plain_default:
+                if plain_default and not self.routed_from_outside(name):
                     self.movable.add(name)
                     self.target[name] = []
                 else:
                     self.target[name] = ["default"]  # a declared default: it stays, networks may be added
             elif st.mode == "nets" and st.editable:
                 keep = list(st.nets)
-                if plain_default and "default" in keep and "default" not in st.attrs:
+                if plain_default and "default" in keep and "default" not in st.attrs \
+                        and not self.routed_from_outside(name):
                     keep.remove("default")
                     self.movable.add(name)
                 self.target[name] = keep
+
+    def routed_from_outside(self, owner: str) -> bool:
+        """Does a proxy from outside the project route to a service of this network namespace, on
+        a network not named by a ``traefik.docker.network`` label (so possibly the default
+        network)? Reported as ``proxy-outside-project`` when it is."""
+        from hardener.plan.model import Finding
+
+        found = False
+        for m in self.members(owner):
+            why = self.a.outside_proxy.get(m)
+            if why is None:
+                continue
+            label = self.a.traefik_network.get(m)
+            net = self.resolve_network(label) if label else None
+            if net is not None and net != "default" and net in self.state[owner].nets:
+                continue  # the proxy meets it on the network the label names, which it keeps
+            found = True
+            self.plan.findings.append(Finding(
+                "proxy-outside-project", m,
+                f"{m} is {why}, but no Traefik, caddy-docker-proxy or nginx-proxy is in this project: one from "
+                "another compose file or project may route to it on the default network, which it keeps. "
+                "Harden it with the proxy's compose file (-f compose.yaml -f proxy.yaml), or name the proxy's "
+                "network with the label traefik.docker.network", False))
+        return found
 
     def tier_nets_for(self, owner: str) -> list[tuple[str, str]]:
         """(role, why) tier networks a movable service (with its namespace members) joins."""

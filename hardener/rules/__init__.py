@@ -38,6 +38,7 @@ _MODULES = (
     "unresolved_network",
     "host_network_client",
     "proxy_routing_unknown",
+    "proxy_outside_project",
     "egress_gateway",
     "egress_bypass_edge",
     "egress_non_http",
