@@ -10,7 +10,8 @@ for the internal ``data`` network that their clients join.
 A data store that needs a way out (it publishes ports, calls out of the stack) also gets a network
 of its own for that. It stays where it is -- and the network is reported as ``flat-network`` with
 the reason -- when it pins a fixed address there (``ipv4_address``: services and configs refer to
-it), has a tier that is only a guess, or cannot be edited.
+it), has a tier that is only a guess, cannot be edited, or is routed by a discovery proxy that is
+not in the project (its labels or ``VIRTUAL_HOST`` say so: the proxy may meet it there).
 
 A network other projects attach to -- one with an explicit ``name:``, or an externally managed
 one (``external: true``) -- is never changed itself and never made internal: its data stores
@@ -123,4 +124,10 @@ class Flat:
         for m in self.members(store):
             if self.store_way_out(m) and not self.private_way_out(m):
                 return self.store_way_out(m)
+        for m in self.members(store):
+            why = self.a.outside_proxy.get(m)
+            label = self.a.traefik_network.get(m)
+            if why and (not label or self.resolve_network(label) == net):
+                return (f"{m} is {why} and no Traefik, caddy-docker-proxy or nginx-proxy is in this project: "
+                        f"one from elsewhere may reach it on {net} (proxy-outside-project)")
         return None

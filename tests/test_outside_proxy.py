@@ -1,0 +1,120 @@
+"""A discovery proxy the files do not hold (Traefik merged from another compose file at run time,
+nginx-proxy in its own project) still routes to the services whose labels or VIRTUAL_HOST say
+so: they keep the network it can meet them on (rule proxy-outside-project)."""
+
+import textwrap
+
+from hardener.classify import classify_all
+from hardener.compose import build_project, parse_source
+from hardener.evidence import analyse
+from hardener.plan import make_plan
+from hardener.scan import FileReader
+from hardener.source import Source
+
+
+def plan_of(tmp_path, text):
+    path = tmp_path / "compose.yaml"
+    text = textwrap.dedent(text)
+    path.write_text(text)
+    src = Source(path=str(path), raw=text.encode(), text=text, bom=False, newline="\n", real_path=str(path))
+    project = build_project([parse_source(src)], 10 * 1024 * 1024)
+    reader = FileReader(str(tmp_path))
+    a = analyse(project, classify_all(project.services, project.env, reader), reader)
+    return make_plan(project, a)
+
+
+def networks_after(plan, name):
+    after = plan.services[name].after.get("networks")
+    return None if not isinstance(after, (list, dict)) else [str(n) for n in after]
+
+
+def notes(plan):
+    return sorted((f.rule, f.service) for f in plan.findings if f.rule == "proxy-outside-project")
+
+
+def _app(extra_labels: str = "", app_extra: str = "", tail: str = "") -> str:
+    return (
+        "services:\n"
+        "  app:\n"
+        "    image: ghcr.io/acme/app:1\n"
+        "    labels:\n"
+        "      - traefik.enable=true\n"
+        "      - traefik.http.routers.app.rule=Host(`app.example.com`)\n"
+        f"{extra_labels}"
+        "    environment:\n"
+        "      DB_HOST: db\n"
+        f"{app_extra}"
+        "  db:\n"
+        "    image: postgres:16\n"
+        f"{tail}"
+    )
+
+
+def test_a_labelled_service_keeps_the_default_network_when_no_traefik_is_in_the_files(tmp_path):
+    plan = plan_of(tmp_path, _app())
+    assert networks_after(plan, "app")[0] == "default"
+    assert networks_after(plan, "db") == ["data"]
+    assert notes(plan) == [("proxy-outside-project", "app")]
+
+
+def test_a_traefik_network_label_names_where_the_proxy_meets_it(tmp_path):
+    plan = plan_of(tmp_path, _app(
+        extra_labels="      - traefik.docker.network=proxy\n",
+        app_extra="    networks: [proxy, default]\n",
+        tail="networks:\n  proxy:\n    external: true\n"))
+    assert "default" not in networks_after(plan, "app") and "proxy" in networks_after(plan, "app")
+    assert notes(plan) == []
+
+
+def test_with_the_traefik_in_the_files_nothing_is_assumed(tmp_path):
+    plan = plan_of(tmp_path, _app(tail=(
+        "  traefik:\n"
+        "    image: traefik:v3.1\n"
+        "    command: [--providers.docker=true]\n"
+        "    ports: [\"443:443\"]\n"
+        "    volumes: [/var/run/docker.sock:/var/run/docker.sock:ro]\n")))
+    assert "default" not in networks_after(plan, "app")
+    assert notes(plan) == []
+
+
+def test_virtual_host_counts_as_routing(tmp_path):
+    plan = plan_of(tmp_path, """\
+        services:
+          blog:
+            image: ghost:5
+            environment:
+              VIRTUAL_HOST: blog.example.com
+              database__connection__host: db
+          db:
+            image: mysql:8.4
+        """)
+    assert networks_after(plan, "blog")[0] == "default"
+    assert notes(plan) == [("proxy-outside-project", "blog")]
+
+
+def test_a_labelled_data_store_stays_on_a_flat_network_an_outside_proxy_may_use(tmp_path):
+    # MinIO's console routed by a Traefik of another project that attaches to "web"
+    plan = plan_of(tmp_path, """\
+        services:
+          app:
+            image: ghcr.io/acme/app:1
+            environment:
+              S3_ENDPOINT: http://minio:9000
+              DB_HOST: db
+            networks: [web]
+          minio:
+            image: minio/minio:RELEASE.2024-06-13T22-53-53Z
+            labels:
+              - traefik.enable=true
+              - traefik.http.routers.minio.rule=Host(`s3.example.com`)
+            networks: [web]
+          db:
+            image: postgres:16
+            networks: [web]
+        networks:
+          web:
+            name: web
+        """)
+    assert "web" in networks_after(plan, "minio") or plan.services["minio"].after.get("networks") == \
+        plan.services["minio"].before.get("networks")
+    assert "web" not in (networks_after(plan, "db") or ["web"])  # the other store still leaves
