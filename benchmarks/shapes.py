@@ -36,6 +36,15 @@ Shapes:
                the first API and depend on the first database (one kin group of N/2 members)
   sidecars     APIs publishing a port with a sidecar of an unknown image in their network
                namespace, a database each, and a host-network exporter each
+  mounted      per block an nginx reading its own mounted configuration (proxy_pass to its API),
+               an API reading a mounted settings file and an env_file naming its stores, postgres,
+               redis
+  build-mount  APIs built from one context (a source tree) that they also mount (``.:/app``), with
+               an nginx, a postgres-exporter naming the block's database, postgres and redis
+  links        an nginx linked to its API, the API linked to postgres and redis under aliases
+               (``db0:database``) that its environment names
+  big-env      APIs (mapping form) and workers (list form) with thirty environment variables each,
+               some naming the block's stores, some external hosts
   mixed        the earlier benchmark's blocks of 10 (edge, five apps in several styles, postgres,
                redis, adminer, a worker on the bridge network; a third of the blocks with their own
                declared network pair)
@@ -737,6 +746,127 @@ def hub_blocks(services: int) -> Project:
     return Project("".join(out))
 
 
+# --- mounted: configuration read from files -----------------------------------------------------
+
+def mounted(services: int) -> Project:
+    blocks = _blocks(services, 4)
+    out = [_header("mounted", services, "each nginx and API reads its own mounted configuration and env file"),
+           "services:\n"]
+    files: dict[str, str] = {}
+    for k in range(blocks):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    volumes:\n"
+            f"      - ./nginx/web{k}.conf:/etc/nginx/conf.d/default.conf:ro\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:18.{k}\n"
+            f"    env_file: env/api{k}.env\n"
+            f"    volumes:\n"
+            f"      - ./config/api{k}.ini:/app/settings.ini:ro\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+        )
+        files[f"nginx/web{k}.conf"] = (
+            "server {\n    listen 80;\n    location / {\n"
+            f"        proxy_pass http://api{k}:8000;\n        proxy_set_header Host $host;\n    }}\n}}\n")
+        files[f"config/api{k}.ini"] = f"[database]\nhost = db{k}\nport = 5432\n\n[cache]\n# sessions\nurl = redis://cache{k}:6379/1\n"
+        files[f"env/api{k}.env"] = f"DB_NAME=app\nCACHE_HOST=cache{k}\nLOG_LEVEL=info\n"
+    return Project("".join(out), files)
+
+
+# --- build-mount: a build context mounted into its services ----------------------------------------
+
+def build_mount(services: int) -> Project:
+    out = [_header("build-mount", services, "APIs built from one context that they also mount (.:/app)"), "services:\n"]
+    for k in range(_blocks(services, 5)):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    depends_on:\n"
+            f"      - api{k}\n"
+            f"  api{k}:\n"
+            f"    build: .\n"
+            f"    volumes:\n"
+            f"      - .:/app   # live reload\n"
+            f"    environment:\n"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"  exporter{k}:\n"
+            f"    image: prometheuscommunity/postgres-exporter:v0.15.0\n"
+            f"    environment:\n"
+            f"      DATA_SOURCE_NAME: postgresql://exporter:secret@db{k}:5432/app?sslmode=disable\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+        )
+    return Project("".join(out), dict(BUILD_FILES))
+
+# --- links: link aliases --------------------------------------------------------------------------
+
+def links(services: int) -> Project:
+    out = [_header("links", services, "web and API services linked to the next tier, the API through link aliases"),
+           "services:\n"]
+    for k in range(_blocks(services, 4)):
+        out.append(
+            f"  web{k}:\n"
+            f"    image: nginx:1.27-alpine\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:80"\n'
+            f"    links:\n"
+            f"      - api{k}\n"
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:19.{k}\n"
+            f"    links:\n"
+            f"      - db{k}:database\n"
+            f"      - cache{k}:redis\n"
+            f"    environment:\n"
+            f"      DB_HOST: database\n"
+            f"      REDIS_HOST: redis\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+        )
+    return Project("".join(out))
+
+
+# --- big-env: long environments ---------------------------------------------------------------
+
+def big_env(services: int) -> Project:
+    out = [_header("big-env", services, "APIs and workers with thirty environment variables each"), "services:\n"]
+    for k in range(_blocks(services, 4)):
+        settings = [(f"SETTING_{i}", f"value-{i}-of-block-{k}") for i in range(26)]
+        api_env = "".join(f"      {name}: {value}\n" for name, value in settings)
+        worker_env = "".join(f"      - {name}={value}\n" for name, value in settings)  # the list form
+        out.append(
+            f"  api{k}:\n"
+            f"    image: ghcr.io/acme/api:20.{k}\n"
+            f"    ports:\n"
+            f'      - "{10000 + k}:8000"\n'
+            f"    environment:\n{api_env}"
+            f"      DATABASE_URL: postgres://db{k}:5432/app\n"
+            f"      CACHE_URL: redis://cache{k}:6379/0\n"
+            f"      S3_ENDPOINT: https://s3.eu-west-1.amazonaws.com\n"
+            f"      SMTP_HOST: smtp.example.com\n"
+            f"  worker{k}:\n"
+            f"    image: ghcr.io/acme/worker:20\n"
+            f"    environment:\n{worker_env}"
+            f"      - BROKER_URL=redis://cache{k}:6379/1\n"
+            f"  db{k}:\n"
+            f"    image: postgres:16-alpine\n"
+            f"  cache{k}:\n"
+            f"    image: redis:7-alpine\n"
+        )
+    return Project("".join(out))
+
+
 SHAPES: dict[str, Callable[[int], Project]] = {
     "four-tier": four_tier,
     "anchors": anchors,
@@ -758,10 +888,15 @@ SHAPES: dict[str, Callable[[int], Project]] = {
     "gateway-nets": gateway_nets,
     "private-nets": private_nets,
     "hub-blocks": hub_blocks,
+    "mounted": mounted,
+    "build-mount": build_mount,
+    "links": links,
+    "big-env": big_env,
     "mixed": mixed,
 }
 
 BLOCK_SIZES = {"four-tier": 4, "anchors": 5, "flat-net": 4, "segmented": 4, "extends": 5, "build": 5,
                "edge-data": 2, "long-chain": 4, "shared-nets": 4, "anchor-nets": 4, "merge-lists": 4, "dense-deps": 4,
                "workers": 4, "sidecars": 4, "wide-nets": 4, "global-db": 4, "hub-anchor": 4,
-               "gateway-nets": 4, "private-nets": 2, "hub-blocks": 4, "mixed": 10}
+               "gateway-nets": 4, "private-nets": 2, "hub-blocks": 4, "mounted": 4, "build-mount": 5, "links": 4, "big-env": 4,
+               "mixed": 10}

@@ -73,7 +73,7 @@ def _count(monkeypatch, folder: str) -> Counter:
 @pytest.mark.parametrize("shape", ["four-tier", "flat-net", "build", "edge-data", "shared-nets", "anchor-nets",
                                    "long-chain", "merge-lists", "dense-deps", "workers", "sidecars",
                                    "wide-nets", "global-db", "hub-anchor", "gateway-nets", "private-nets",
-                                   "hub-blocks"])
+                                   "hub-blocks", "mounted", "build-mount", "links", "big-env"])
 def test_work_grows_linearly(shape, tmp_path, monkeypatch):
     # large kin groups are kept as group dependencies: both sizes take that path, as a large
     # stack does (the threshold would otherwise fall between them)
