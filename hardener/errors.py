@@ -33,6 +33,10 @@ class InputError(HardenError):
     """The input is not something the tool can harden (bad YAML, not a compose file, ...)."""
 
 
+class ParserLimit(InputError):
+    """Valid YAML that only the slow YAML 1.2 parser reads, in a text larger than it is tried on."""
+
+
 class EmptyInput(InputError):
     """No YAML document: an empty file, or only comments (Compose accepts one as an override)."""
 

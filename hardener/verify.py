@@ -18,7 +18,7 @@ from typing import Any
 from hardener import safety
 from hardener.compose import ComposeFile, as_mapping, build_project, parse_source, untag
 from hardener.edit import FileEdit
-from hardener.errors import InputError, VerifyError
+from hardener.errors import InputError, ParserLimit, VerifyError
 from hardener.plan import ABSENT, NETWORK_KEYS, Plan
 from hardener.plan.gateway import ALL_PROXY_KEYS
 from hardener.plan.model import GatewayPlan
@@ -128,6 +128,9 @@ def verify(plan: Plan, edits: list[FileEdit], max_bytes: int) -> dict[str, Compo
         source: Source = replace(cf.source, text=fe.new_text)
         try:
             new = parse_source(source, measured=True)
+        except ParserLimit as exc:
+            raise VerifyError(cf.path, f"cannot apply the fix: the edited file is too large to check ({exc.message}); "
+                              "file left untouched", exc.line, exc.column) from None
         except InputError as exc:
             raise VerifyError(cf.path, f"internal error: the edited file does not parse ({exc.message}); file left untouched", exc.line, exc.column) from None
         before = _masked(cf.data, changed_services, fe.touched_anchors, plan.gateway)

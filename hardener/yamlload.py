@@ -15,10 +15,11 @@ rejected, and any tag other than the standard ones (``!reset``, ``!override``,
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
     MappingEndEvent,
@@ -31,7 +32,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
-from hardener.errors import EmptyInput, InputError
+from hardener.errors import EmptyInput, InputError, ParserLimit
 from hardener.lines import position
 from hardener.record import field, record, replace
 
@@ -201,7 +202,11 @@ class _OverBudget(Exception):
 
 def _compose(yaml: YAML, use_pure: bool, text: str, budget: int | None = None) -> Node | None:
     if use_pure or not HAVE_CLIB:
-        return yaml.compose(text)
+        # an anchor defined again is valid YAML 1.2 (an alias names the latest one, as Compose
+        # reads it; libyaml refuses it, so such a text comes here): not a warning for the user
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            return yaml.compose(text)
     loader = _CLoader(text) if budget is None else _CountingCLoader(text, budget)
     try:
         return loader.get_single_node()
@@ -308,9 +313,9 @@ def compose_node(path: str, text: str, limits: Limits = DEFAULT_LIMITS, pure: bo
     for use_pure in attempts:
         if use_pure and first is not None and len(text) > limits.max_chars_pure:
             error = _mark_error(path, first, text)
-            error.message += (f" (the YAML 1.2 parser, which accepts some syntax libyaml refuses, is only tried on "
-                              f"files up to {limits.max_chars_pure // 1024} KiB)")
-            raise error
+            raise ParserLimit(path, error.message + (
+                f" (the YAML 1.2 parser, which accepts some syntax libyaml refuses, is only tried on "
+                f"files up to {limits.max_chars_pure // 1024} KiB)"), error.line, error.column)
         yaml = _yaml(use_pure)
         counted = many and not deep and not use_pure and HAVE_CLIB and marks <= limits.max_nodes // 2
         try:
@@ -574,9 +579,10 @@ def build_data(path: str, root: Node, text: str, limits: Limits = DEFAULT_LIMITS
 def load(path: str, text: str, limits: Limits = DEFAULT_LIMITS, measured: bool = False) -> Document:
     """Parse and build. ``measured``: the text is the tool's own edit of a text that passed the
     limits already (edits add no aliases, and a few nodes per service), so the expansion is not
-    measured again and the node limit has room for what the edit added."""
+    measured again, and the node limit and the size up to which the YAML 1.2 parser is tried
+    have room for what the edit added."""
     if measured:
-        limits = replace(limits, max_nodes=limits.max_nodes * 3 // 2)
+        limits = replace(limits, max_nodes=limits.max_nodes * 3 // 2, max_chars_pure=limits.max_chars_pure * 2)
     root = compose_node(path, text, limits, edited=measured)
     if root is None:
         if not text:

@@ -77,6 +77,8 @@ def run_cli(args, cwd, stdin: bytes | None = None, prefix=None, timeout=60) -> R
 
 def no_traceback(r: Run) -> None:
     assert "Traceback" not in r.out and "Traceback" not in r.err, r
+    # nor a Python warning ("/path/module.py:227: SomeWarning: ...") from a library
+    assert not re.search(r"\.py:\d+: \w*Warning", r.err), r
     assert r.code >= 0, f"killed by signal {-r.code}: {r!r}"
 
 
@@ -734,6 +736,9 @@ VALID_UNUSUAL = {
                                              "  db:\n    image: postgres:16\n",
     "u2028-in-a-quoted-scalar": 'services:\n  web:\n    image: nginx\n    labels:\n      a: "x\u2028y"\n    depends_on: [db]\n'
                                 "  db:\n    image: postgres:16\n",
+    # YAML 1.2 lets an anchor be defined again: an alias names the latest (Compose reads c as redis)
+    "anchor-defined-twice": "services:\n  web: &x\n    image: nginx\n    ports: ['80:80']\n    depends_on: [db]\n"
+                            "  db: &x\n    image: postgres:16\n  db2: *x\n",
     "lone-cr-in-a-quoted-scalar": "services:\n  web: {image: nginx, labels: {a: \"x\ry\"}, depends_on: [db]}\n"
                                   "  db:\n    image: postgres:16\n",
     # references Compose accepts: interpolated (appwrite), optional and in a profile (dify)
@@ -759,7 +764,7 @@ MUST_HARDEN = {
     "flow-document-with-comment", "services-is-an-alias", "services-anchor-aliased-elsewhere",
     "services-merged-from-an-anchor", "extends-chain-of-12-written-backwards", "u2028-in-a-quoted-scalar",
     "lone-cr-in-a-quoted-scalar", "depends-on-interpolated-with-default", "links-interpolated-with-default",
-    "depends-on-optional-in-a-profile",
+    "depends-on-optional-in-a-profile", "anchor-defined-twice",
 }
 
 # Valid files the tool refuses today with a self-declared internal error or a crash: each is a bug.

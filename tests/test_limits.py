@@ -219,3 +219,24 @@ def test_a_text_within_the_limit_is_composed_though_its_marks_used_the_budget(mo
     events, _ = _counting(monkeypatch)
     doc = yamlload.load("c.yaml", text, limits)
     assert len(doc.data["x-pad"]) == 701 and events == [1]
+
+
+def test_an_edit_that_takes_a_yaml_1_2_text_past_the_pure_parser_size_is_checked(tmp_path):
+    """A text only the YAML 1.2 parser reads (libyaml refuses an anchor defined again) and just
+    under the size it is tried on: the edit adds networks and takes it past that size, and the
+    edited text is still read back and checked (it was refused as an internal error)."""
+    from hardener import yamlload
+
+    block = ("  web{k}: &s{k}\n    image: nginx:1.27\n    ports: ['{p}:80']\n    depends_on: [db{k}]\n"
+             "  db{k}: &s{k}\n    image: postgres:16\n")
+    services, k = [], 0
+    while sum(map(len, services)) < yamlload.DEFAULT_LIMITS.max_chars_pure - 4096:
+        services.append(block.format(k=k, p=10000 + k))
+        k += 1
+    text = "services:\n" + "".join(services)
+    assert len(text) < yamlload.DEFAULT_LIMITS.max_chars_pure
+    (tmp_path / "compose.yaml").write_text(text)
+    code, out, err = run(["--diff", "-q", "compose.yaml"], tmp_path)
+    assert code == 1 and "error" not in err, err[-2000:]
+    added = sum(len(line) for line in out.splitlines(keepends=True) if line.startswith("+") and not line.startswith("+++"))
+    assert len(text) + added > yamlload.DEFAULT_LIMITS.max_chars_pure  # the edit took it past the size
