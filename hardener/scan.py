@@ -185,6 +185,49 @@ def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]
     return out
 
 
+# a file mounted from the project with one of these extensions is the service's configuration
+CONFIG_EXT = frozenset("yaml yml json toml ini cfg conf properties xml env php js py rb lua hcl".split())
+# and so is a folder mounted at a path of these names
+CONFIG_DIRS = frozenset("config configs conf conf.d settings".split())
+
+
+def _names_config_under(folder: str, text: str) -> bool:
+    """Does ``text`` name a configuration file (by its extension) under ``folder``?"""
+    start = text.find(folder + "/")
+    while start >= 0:
+        end = start + len(folder) + 1
+        while end < len(text) and not text[end].isspace() and text[end] not in "'\",;)":
+            end += 1
+        path = text[start:end]
+        if "." in os.path.basename(path) and path.rsplit(".", 1)[-1].lower() in CONFIG_EXT:
+            return True
+        start = text.find(folder + "/", end)
+    return False
+
+
+def missing_config(reader: FileReader, data: dict, base: str, env: dict[str, str], texts: list[str]) -> str | None:
+    """Why the service reads configuration the project should hold but does not (None when it
+    does not): a bind mount from inside the project whose source is missing (created at run time
+    by an init job, or copied from an example by hand) that is a configuration file by its name,
+    is mounted at a configuration folder, or holds a path the service's command, entrypoint or
+    environment (``texts``) names (``--config-path=/data/homeserver.yaml`` under ``/data``)."""
+    for src, target, content in bind_mounts(data, base, env):
+        if content is not None or not src or not reader.enabled or not reader.inside(src) or os.path.lexists(src):
+            continue
+        name = os.path.basename(src)
+        target = (target or "").rstrip("/")
+        why = None
+        if "." in name.lstrip(".") and name.rsplit(".", 1)[-1].lower() in CONFIG_EXT:
+            why = "a configuration file"
+        elif target and os.path.basename(target).lower() in CONFIG_DIRS:
+            why = f"mounted at {target}"
+        elif target and any(_names_config_under(target, t) for t in texts):
+            why = f"its command or environment names configuration under {target}"
+        if why:
+            return f"its mounted configuration {_rel(src, reader)} is not in the project ({why})"
+    return None
+
+
 def compose_configs(reader: FileReader, data: dict, configs: dict, base: str, env: dict[str, str]) -> list[ConfigText]:
     """The Compose ``configs:`` a service uses, from top-level ``configs`` (``file:``,
     inline ``content:``, or ``environment:``)."""

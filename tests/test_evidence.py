@@ -223,6 +223,51 @@ def test_a_mounted_folder_is_read_as_configuration_but_not_its_compose_files(tmp
     assert reaches(a, "web") == ["db"]
 
 
+MISSING_CONFIG = """
+    services:
+      worker:
+        image: ghcr.io/element-hq/synapse:latest
+        entrypoint: ["/start.py", "run", "--config-path=/data/homeserver.yaml"]
+        volumes:
+          - ./data/synapse:/data
+      portal:
+        image: gitea/gitea:1.22
+        volumes:
+          - ./gitea/app.ini:/data/gitea/conf/app.ini:ro
+      uploader:
+        image: ghost:5
+        command: ["sh", "-c", "chown -R 1000 /app/uploads/tmp && exec uploader"]
+        volumes:
+          - ./uploads:/app/uploads
+      proxy:
+        image: nginx:1.27
+        ports: ["80:80"]
+        volumes:
+          - ./nginx/conf.d:/etc/nginx/conf.d:ro
+      db: {image: postgres:16}
+      cache: {image: redis:7}
+    """
+
+
+def test_configuration_mounted_from_the_project_but_missing_keeps_reach_to_the_data_stores(tmp_path):
+    # generated at run time by an init job, or copied from an example by hand: nothing shows which
+    # stores the service uses, so it keeps them (a storage folder, or a proxy's routes, do not count)
+    a = analysis(tmp_path, MISSING_CONFIG)
+    assert reaches(a, "worker") == ["cache", "db"] and "data/synapse" in a.assumed["worker"]
+    assert reaches(a, "portal") == ["cache", "db"] and "app.ini" in a.assumed["portal"]
+    assert reaches(a, "uploader") == [] and "uploader" not in a.assumed
+    assert "db" not in reaches(a, "proxy")
+
+
+def test_configuration_in_the_project_decides(tmp_path):
+    a = analysis(tmp_path, MISSING_CONFIG, {
+        "data/synapse/homeserver.yaml": "database:\n  args:\n    host: db\n",
+        "gitea/app.ini": "[cache]\nHOST = redis://cache:6379/0\n",
+    })
+    assert reaches(a, "worker") == ["db"] and "worker" not in a.assumed
+    assert reaches(a, "portal") == ["cache"] and "portal" not in a.assumed
+
+
 def test_shared_state_reaches_through_the_same_image_and_volume(tmp_path):
     a = analysis(tmp_path, """
         services:

@@ -72,7 +72,7 @@ def _analyse(project: Project, tiers: dict[str, Tier], reader: FileReader | None
     shared.collect(project, a)
     roles.collect(project, a)
     routing.collect(project, a, read)
-    needs.collect(project, a, unread)
+    needs.collect(project, a, unread, configs.unread(project, reader))
     outbound.collect(project, a, read)
     endpoints.collect(project, a, reader)
     hostnet.collect(project, a, read)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 
 from hardener.classify import build_context
-from hardener.compose import Project, as_mapping
+from hardener.compose import Project, as_mapping, command_texts
 from hardener.evidence.environment import service_base, variable_values
 from hardener.evidence.hostnames import HostnameMatcher
 from hardener.evidence.model import Analysis
 from hardener.evidence.proxies import DIALECTS, dialect_of
 from hardener.interpolate import interpolate
-from hardener.scan import ConfigText, FileReader, compose_configs, mounted_texts, scan_context
+from hardener.scan import ConfigText, FileReader, compose_configs, missing_config, mounted_texts, scan_context
 from hardener.show import clip
 
 _VARS = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\{\$([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}|\{env\.([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -104,3 +104,17 @@ def collect(project: Project, a: Analysis, reader: FileReader, matcher: Hostname
             for word, dst in matcher.find(text, "config"):
                 a.add(name, dst, f"config {ct.where} names '{clip(word)}'", "config", word)
     return read
+
+
+def unread(project: Project, reader: FileReader) -> dict[str, str]:
+    """service -> why configuration it mounts from the project could not be read (it is not
+    there: see :func:`hardener.scan.missing_config`)."""
+    out: dict[str, str] = {}
+    for name, svc in project.services.items():
+        data = svc.data
+        texts = [t for _, t in command_texts(data)]
+        texts += [str(v) for v in as_mapping(data.get("environment")).values() if v is not None]
+        why = missing_config(reader, data, service_base(project, name), project.env, texts)
+        if why:
+            out[name] = why
+    return out

@@ -5,9 +5,10 @@ connection only on evidence that it is not needed.
   every service it could route to: application services, other edge services, and data stores
   that serve HTTP to clients (object stores such as MinIO: the image table's ``routable`` flag).
 * A service whose needs are unknown keeps its reach to the data stores: an application image the
-  tool does not know, a service built from source that could not be read whole, and any service
-  whose tier is a guess -- unless it shows evidence of which data stores it uses (then its
-  evidence decides). A guessed edge service (it publishes 80/443, or its name says proxy) that
+  tool does not know, a service built from source that could not be read whole, an application whose
+  mounted configuration is not in the project (created at run time, or copied from an example by
+  hand), and any service whose tier is a guess -- unless it shows evidence of which data stores it
+  uses (then its evidence decides). A guessed edge service (it publishes 80/443, or its name says proxy) that
   shows evidence of what it reaches is a proxy whose routing is unknown, not an application.
 
 * An image that connects to services configured at run time (workflow engines, BI tools,
@@ -24,7 +25,8 @@ from hardener.compose import Project
 from hardener.evidence.model import Analysis
 
 
-def collect(project: Project, a: Analysis, unread_source: dict[str, str]) -> None:
+def collect(project: Project, a: Analysis, unread_source: dict[str, str],
+            unread_config: dict[str, str] | None = None) -> None:
     tiers = a.tiers
     data_stores = tuple(n for n, t in tiers.items() if t.tier == "data")
     routable = tuple(
@@ -44,6 +46,8 @@ def collect(project: Project, a: Analysis, unread_source: dict[str, str]) -> Non
             a.add_group(name, data_stores, f"{why}: whatever the file shows", "assumed")
             continue
         unknown = _unknown_needs(project, a, name, unread_source)
+        if unknown is None and t.tier == "app" and unread_config and name in unread_config:
+            unknown = unread_config[name]  # (an edge's unread configuration is its routes: see above)
         if unknown and t.tier == "edge" and t.guessed and a.shows_evidence(name):
             unknown = None  # a guessed edge that shows what it reaches is a proxy whose routing is unknown
         if unknown and data_stores and not uses_data_store(name):
