@@ -208,22 +208,23 @@ GROUP_FROM = 4
 
 def _not_verified(plan) -> list[str]:
     a = plan.analysis
+    reach_of = plan.assumed_reach  # what each one's kept reach reaches (tuples shared by many)
     groups: dict[tuple, list[str]] = {}
     for svc, why in plan.assumed.items():
         tuples = tuple(sorted({id(g.dsts) for g in a.groups_by_src.get(svc, []) if g.kind == "assumed"}))
         groups.setdefault((why, tuples), []).append(svc)
     out = []
     for (why, _), members in groups.items():
-        svc = members[0]
-        kept = [d for g in a.groups_by_src.get(svc, []) if g.kind == "assumed" for d in g.dsts]
         if len(members) < GROUP_FROM:
             for m in members:
-                reach = [d for d in dict.fromkeys(kept) if d != m]
+                reach = [d for d in reach_of[m] if d != m]
                 if reach:
                     out.append(f"not verified: {m} keeps its reach to {name_list(reach)} ({why})")
         else:
+            distinct = {id(reach_of[m]): reach_of[m] for m in members}
+            kept = list(dict.fromkeys(d for t in distinct.values() for d in t))
             member_set = set(members)
-            reach = [d for d in dict.fromkeys(kept) if d not in member_set] or list(dict.fromkeys(kept))
+            reach = [d for d in kept if d not in member_set] or kept
             out.append(f"not verified: {name_list(members)} keep their reach to {name_list(reach)} ({why})")
     return out
 

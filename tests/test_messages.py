@@ -35,3 +35,18 @@ def test_long_port_syntax_is_shown_as_yaml(tmp_path):
     text = "\n".join(lines)
     assert "{name: pg, target: 5432, published: 5432, protocol: tcp}" in text
     assert max(len(line) for line in lines) < 2000
+
+
+def test_not_verified_names_only_the_reach_a_service_had(tmp_path):
+    """An unknown image keeps its reach to the data stores: the summary names those it could
+    reach before, and says nothing of one that could reach none of them."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  tool:\n    image: example/tool:1\n"  # on default: it never met the stores
+        "  app:\n    image: example/app:1\n    networks: [back]\n"
+        "  db:\n    image: postgres:16\n    networks: [back]\n"
+        "  cache:\n    image: redis:7\n    networks: [back]\n"
+        "networks:\n  back:\n")
+    result = harden_paths([str(tmp_path / "compose.yaml")])
+    lines = [line.strip() for line in summary_lines(result) if "not verified" in line]
+    assert lines == ["not verified: app keeps its reach to db, cache (image example/app:1 not in the image table)"]

@@ -118,6 +118,7 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     assumed: dict[str, str] = field(default_factory=dict)  # service -> reach kept on no evidence, and why
+    assumed_reach: dict[str, tuple] = field(default_factory=dict)  # service -> what that reach keeps (tuples shared)
     gateway: GatewayPlan | None = None
 
     @property
