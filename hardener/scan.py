@@ -182,49 +182,106 @@ def mounted_texts(reader: FileReader, data: dict, base: str, env: dict[str, str]
             text = reader.read(src)
             if text:
                 out.append(ConfigText(_rel(src, reader), text, target))
+            elif not os.path.exists(src) and is_config_name(os.path.basename(src)):
+                example = example_of(src)  # read in place of the file that will be copied from it
+                text = reader.read(example) if example else None
+                if text:
+                    out.append(ConfigText(f"{_rel(example, reader)} (the example of {os.path.basename(src)})", text, target))
     return out
 
 
-# a file mounted from the project with one of these extensions is the service's configuration
-CONFIG_EXT = frozenset("yaml yml json toml ini cfg conf properties xml env php js py rb lua hcl".split())
+# a file mounted with one of these extensions (or an env file) is the service's configuration
+CONFIG_EXT = frozenset("yaml yml json toml ini cfg conf properties xml env hcl".split())
+# a file of code is when its name says so (sentry.conf.py, config.php, local_settings.py)
+CODE_EXT = frozenset("php js py rb lua".split())
+CODE_CONFIG_WORDS = ("conf", "setting")
 # and so is a folder mounted at a path of these names
 CONFIG_DIRS = frozenset("config configs conf conf.d settings".split())
 
 
-def _names_config_under(folder: str, text: str) -> bool:
-    """Does ``text`` name a configuration file (by its extension) under ``folder``?"""
+def is_config_name(name: str) -> bool:
+    lower = name.lower()
+    if lower.startswith(".env") or lower.endswith(".env"):
+        return True
+    if "." not in lower.lstrip("."):
+        return False
+    ext = lower.rsplit(".", 1)[-1]
+    return ext in CONFIG_EXT or ext in CODE_EXT and any(w in lower for w in CODE_CONFIG_WORDS)
+
+
+def _configs_named_under(folder: str, text: str) -> list[str]:
+    """The paths of configuration files (by name) under ``folder`` that ``text`` names."""
+    out = []
     start = text.find(folder + "/")
     while start >= 0:
         end = start + len(folder) + 1
         while end < len(text) and not text[end].isspace() and text[end] not in "'\",;)":
             end += 1
-        path = text[start:end]
-        if "." in os.path.basename(path) and path.rsplit(".", 1)[-1].lower() in CONFIG_EXT:
-            return True
+        if is_config_name(os.path.basename(text[start:end])):
+            out.append(text[start:end])
         start = text.find(folder + "/", end)
+    return out
+
+
+def example_of(path: str) -> str | None:
+    """The example a missing configuration file is made from, beside it (``config.example.yml``,
+    ``config.yml.dist``, ``.env.sample``...): what the file will hold once copied."""
+    folder, name = os.path.split(path)
+    stem, _, ext = name.rpartition(".")
+    if not stem.strip("."):
+        stem, ext = name, ""
+    forms = [f"{name}.{w}" for w in ("example", "sample", "dist", "template", "default", "tpl", "orig")]
+    if ext:
+        forms += [f"{stem}.{w}.{ext}" for w in ("example", "sample", "dist", "template", "default")]
+        forms += [f"{stem}-example.{ext}", f"{stem}_example.{ext}", f"example.{name}"]
+    else:
+        forms += [f"{name.lstrip('.')}.example", f"example{name}"]
+    for form in forms:
+        candidate = os.path.join(folder, form)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _holds_files(folder: str) -> bool:
+    """Does the folder hold a file other than dotfiles (``.gitkeep``)?"""
+    for _, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if any(not f.startswith(".") for f in filenames):
+            return True
     return False
 
 
 def missing_config(reader: FileReader, data: dict, base: str, env: dict[str, str], texts: list[str]) -> str | None:
     """Why the service reads configuration the project should hold but does not (None when it
-    does not): a bind mount from inside the project whose source is missing (created at run time
-    by an init job, or copied from an example by hand) that is a configuration file by its name,
-    is mounted at a configuration folder, or holds a path the service's command, entrypoint or
-    environment (``texts``) names (``--config-path=/data/homeserver.yaml`` under ``/data``)."""
+    does not): a bind mount from inside the project that is a configuration file by its name, a
+    folder mounted at a configuration folder, or a folder holding a configuration file the
+    service's command, entrypoint or environment (``texts``) names
+    (``--config-path=/data/homeserver.yaml`` under ``/data``) -- when it is missing (created at run
+    time by an init job), a dangling link, holds nothing but dotfiles (a ``.gitkeep``), or lacks
+    the named file, with no example beside it to be copied from (``config.example.yml``, which
+    :func:`mounted_texts` reads in its place). A mount from outside the project (a host
+    path such as ``/srv/app/config``) is where a deployment keeps its configuration by choice: it
+    is not counted, as the configuration in an image is not."""
+    if not reader.enabled:
+        return None
     for src, target, content in bind_mounts(data, base, env):
-        if content is not None or not src or not reader.enabled or not reader.inside(src) or os.path.lexists(src):
+        if content is not None or not src or is_compose_file(os.path.basename(src)) or not reader.inside(src):
             continue
-        name = os.path.basename(src)
         target = (target or "").rstrip("/")
-        why = None
-        if "." in name.lstrip(".") and name.rsplit(".", 1)[-1].lower() in CONFIG_EXT:
-            why = "a configuration file"
+        where = _rel(src, reader)
+        if is_config_name(os.path.basename(src)):
+            if not os.path.isfile(src) and example_of(src) is None:
+                return f"its mounted configuration {where} is not in the project (a configuration file)"
         elif target and os.path.basename(target).lower() in CONFIG_DIRS:
-            why = f"mounted at {target}"
-        elif target and any(_names_config_under(target, t) for t in texts):
-            why = f"its command or environment names configuration under {target}"
-        if why:
-            return f"its mounted configuration {_rel(src, reader)} is not in the project ({why})"
+            if not _holds_files(src):
+                return f"its mounted configuration {where} is not in the project (mounted at {target})"
+        elif target:
+            for path in (p for t in texts for p in _configs_named_under(target, t)):
+                file = os.path.join(src, path[len(target) + 1:])
+                if not reader.inside(file) or not os.path.isfile(file) and example_of(file) is None:
+                    return (f"its mounted configuration {where}/{path[len(target) + 1:]} is not in the project "
+                            f"({path} in its command or environment)")
     return None
 
 
@@ -283,7 +340,7 @@ NOT_SOURCE_DIRS = frozenset(
     e2e docs doc documentation examples example samples sample third_party third-party dashboards migrations
     locale locales i18n translations static assets public""".split()
 )
-_COMPOSE_FILE = re.compile(r"^(?:docker-)?compose[\w.\-]*\.ya?ml$", re.I)
+_COMPOSE_FILE = re.compile(r"^(?:docker-)?compose(?:[._-][\w.\-]*)?\.ya?ml$", re.I)
 MAX_SOURCE_JSON = 32 * 1024
 
 

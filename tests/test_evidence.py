@@ -259,6 +259,50 @@ def test_configuration_mounted_from_the_project_but_missing_keeps_reach_to_the_d
     assert "db" not in reaches(a, "proxy")
 
 
+def test_a_missing_configuration_is_not_outweighed_by_what_the_file_names(tmp_path):
+    # the worker names redis in its environment; postgres is in the configuration that is missing
+    a = analysis(tmp_path, MISSING_CONFIG.replace(
+        "        volumes:\n          - ./data/synapse:/data\n",
+        "        volumes:\n          - ./data/synapse:/data\n        environment:\n          REDIS_HOST: cache\n", 1))
+    assert reaches(a, "worker") == ["cache", "db"] and "data/synapse" in a.assumed["worker"]
+
+
+@pytest.mark.parametrize("files,link", [
+    ({"data/synapse/.gitkeep": ""}, None),                   # a folder without the named file
+    ({}, ("data/synapse", "nowhere")),                       # a dangling link
+    ({"gitea/.gitkeep": ""}, None),                          # app.ini missing beside a .gitkeep
+])
+def test_configuration_that_is_not_there_counts_as_missing(tmp_path, files, link):
+    if link:
+        (tmp_path / link[0]).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / link[0]).symlink_to(tmp_path / link[1])
+    a = analysis(tmp_path, MISSING_CONFIG, files)
+    assert reaches(a, "worker") == ["cache", "db"]
+    assert reaches(a, "portal") == ["cache", "db"]
+
+
+def test_the_example_a_missing_configuration_is_copied_from_stands_in_for_it(tmp_path):
+    # sentry's symbolicator/config.yml and gitea's app.ini are made from the example beside them
+    a = analysis(tmp_path, MISSING_CONFIG, {
+        "data/synapse/homeserver.example.yaml": "database:\n  args:\n    host: db\n",
+        "gitea/app.ini.sample": "[cache]\nHOST = redis://cache:6379/0\n",
+    })
+    assert reaches(a, "worker") == ["db"] and "worker" not in a.assumed
+    assert reaches(a, "portal") == ["cache"] and "portal" not in a.assumed
+
+
+def test_an_env_file_mounted_and_missing_is_configuration(tmp_path):
+    a = analysis(tmp_path, """
+        services:
+          app:
+            image: gitea/gitea:1.22
+            volumes:
+              - ./.env:/app/.env:ro
+          db: {image: postgres:16}
+        """)
+    assert reaches(a, "app") == ["db"] and ".env" in a.assumed["app"]
+
+
 def test_configuration_in_the_project_decides(tmp_path):
     a = analysis(tmp_path, MISSING_CONFIG, {
         "data/synapse/homeserver.yaml": "database:\n  args:\n    host: db\n",

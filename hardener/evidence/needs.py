@@ -8,7 +8,8 @@ connection only on evidence that it is not needed.
   tool does not know, a service built from source that could not be read whole, an application whose
   mounted configuration is not in the project (created at run time, or copied from an example by
   hand), and any service whose tier is a guess -- unless it shows evidence of which data stores it
-  uses (then its evidence decides). A guessed edge service (it publishes 80/443, or its name says proxy) that
+  uses (then its evidence decides; not for the missing configuration, which is where it would
+  name the rest). A guessed edge service (it publishes 80/443, or its name says proxy) that
   shows evidence of what it reaches is a proxy whose routing is unknown, not an application.
 
 * An image that connects to services configured at run time (workflow engines, BI tools,
@@ -45,9 +46,14 @@ def collect(project: Project, a: Analysis, unread_source: dict[str, str],
             a.assumed[name] = why
             a.add_group(name, data_stores, f"{why}: whatever the file shows", "assumed")
             continue
+        if t.tier == "app" and unread_config and name in unread_config and data_stores:
+            # what it names elsewhere is not all it may use: the configuration it reads is not here
+            # (an edge's unread configuration is its routes: see above)
+            why = unread_config[name]
+            a.assumed[name] = why
+            a.add_group(name, data_stores, f"{why}: whatever else the file shows", "assumed")
+            continue
         unknown = _unknown_needs(project, a, name, unread_source)
-        if unknown is None and t.tier == "app" and unread_config and name in unread_config:
-            unknown = unread_config[name]  # (an edge's unread configuration is its routes: see above)
         if unknown and t.tier == "edge" and t.guessed and a.shows_evidence(name):
             unknown = None  # a guessed edge that shows what it reaches is a proxy whose routing is unknown
         if unknown and data_stores and not uses_data_store(name):
