@@ -118,3 +118,60 @@ def test_a_labelled_data_store_stays_on_a_flat_network_an_outside_proxy_may_use(
     assert "web" in networks_after(plan, "minio") or plan.services["minio"].after.get("networks") == \
         plan.services["minio"].before.get("networks")
     assert "web" not in (networks_after(plan, "db") or ["web"])  # the other store still leaves
+
+
+def test_a_label_naming_a_network_the_store_is_not_on_keeps_it_on_the_flat_network(tmp_path):
+    plan = plan_of(tmp_path, """\
+        services:
+          app:
+            image: ghcr.io/acme/app:1
+            environment: {S3_ENDPOINT: "http://minio:9000", DB_HOST: db}
+            networks: [web]
+          minio:
+            image: minio/minio:RELEASE.2024-06-13T22-53-53Z
+            labels:
+              - traefik.enable=true
+              - traefik.docker.network=proxy
+            networks: [web]
+          db:
+            image: postgres:16
+            networks: [web]
+        networks:
+          web:
+            name: web
+          proxy:
+            external: true
+        """)
+    assert "web" in networks_after(plan, "minio")
+
+
+def test_a_proxy_of_another_kind_in_the_files_does_not_route_it(tmp_path):
+    # a Traefik in the files does not read VIRTUAL_HOST: nginx-proxy, from elsewhere, does
+    plan = plan_of(tmp_path, """\
+        services:
+          traefik:
+            image: traefik:v3.1
+            command: [--providers.docker=true]
+            ports: ["443:443"]
+            volumes: [/var/run/docker.sock:/var/run/docker.sock:ro]
+          blog:
+            image: ghost:5
+            environment:
+              VIRTUAL_HOST: blog.example.com
+              database__connection__host: db
+          db:
+            image: mysql:8.4
+        """)
+    assert networks_after(plan, "blog")[0] == "default"
+    assert notes(plan) == [("proxy-outside-project", "blog")]
+
+
+def test_on_the_legacy_bridge_it_stays_there(tmp_path):
+    plan = plan_of(tmp_path, _app(app_extra="    network_mode: bridge\n"))
+    assert plan.services["app"].after.get("network_mode") == "bridge"
+    assert ("proxy-outside-project", "app") in notes(plan)
+
+
+def test_nothing_to_change_says_nothing_of_outside_proxies(tmp_path):
+    plan = plan_of(tmp_path, "services:\n  app:\n    image: ghcr.io/acme/app:1\n    labels: [traefik.enable=true]\n")
+    assert not plan.changed and notes(plan) == []

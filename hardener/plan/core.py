@@ -274,6 +274,14 @@ class Core:
                     self.state[name].editable = False
                     self.state[name].why_fixed = f"linked to {u}, whose network cannot be resolved"
 
+    def label_network(self, name: str) -> str | None:
+        """The network a ``traefik.docker.network`` label of the service names, when its namespace
+        is on it before the plan (None otherwise: a label naming another network says nothing of
+        where a proxy meets it)."""
+        label = self.a.traefik_network.get(name)
+        net = self.resolve_network(label) if label else None
+        return net if net is not None and net in self.nets_before(name) else None
+
     def fixed_name(self, net: str) -> str | None:
         """The explicit ``name:`` of a network this project creates (other projects can attach to it)."""
         d = self.declared.get(net)

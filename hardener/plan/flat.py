@@ -126,8 +126,7 @@ class Flat:
                 return self.store_way_out(m)
         for m in self.members(store):
             why = self.a.outside_proxy.get(m)
-            label = self.a.traefik_network.get(m)
-            if why and (not label or self.resolve_network(label) == net):
+            if why and self.label_network(m) in (None, net):
                 return (f"{m} is {why} and no Traefik, caddy-docker-proxy or nginx-proxy is in this project: "
                         f"one from elsewhere may reach it on {net} (proxy-outside-project)")
         return None

@@ -38,6 +38,8 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Gateway, Reports):
         self.report_routing()
         self.report_sharing()
         self.build_service_plans()
+        if self.plan.changed:  # otherwise nothing was kept for an outside proxy's sake
+            self.plan.findings.extend(self.outside_notes)
         assumed = [s for s in self.p.services
                    if s in self.a.assumed and self.owner(s) in self.target and self.changed_reach(s)]
         self.plan.assumed_reach = self.assumed_reach(assumed)
@@ -48,30 +50,32 @@ class Planner(Core, HostMode, Tiers, Flat, Keep, Internal, Gateway, Reports):
     def assumed_reach(self, services: list[str]) -> dict[str, tuple[str, ...]]:
         """service -> the services of its assumed groups it shares a network with once planned
         (the reach that keeping them kept: what it could reach before, or was given with a
-        re-tiered peer), in the groups' order. Worked out once per (networks planned, groups),
-        from each group's members indexed by their planned networks: thousands of services share
-        a few keys and the resulting tuple, and a key costs its own networks' members, not the
-        whole group."""
+        re-tiered peer), in the groups' order. Each group's members are indexed once by their
+        planned networks; a service's answer depends only on which of those networks it is on,
+        so thousands of services share a few answers (and the resulting tuple), and a service
+        costs its own networks, not the whole group."""
         index: dict[int, tuple[dict[str, list[str]], dict[str, int]]] = {}
         memo: dict[tuple, tuple[str, ...]] = {}
         out: dict[str, tuple[str, ...]] = {}
         for s in services:
             groups = [g.dsts for g in self.a.groups_by_src.get(s, []) if g.kind == "assumed"]
-            mine = frozenset(self.nets_after(s))
-            key = (mine, tuple(id(d) for d in groups))
+            mine = self.nets_after(s)
+            entries = []
+            for dsts in groups:
+                entry = index.get(id(dsts))
+                if entry is None:
+                    on: dict[str, list[str]] = {}
+                    for d in dsts:
+                        for n in self.nets_after(d):
+                            on.setdefault(n, []).append(d)
+                    entry = index[id(dsts)] = (on, {d: i for i, d in reversed(list(enumerate(dsts)))})
+                entries.append((id(dsts), entry, frozenset(n for n in mine if n in entry[0])))
+            key = tuple((i, shared) for i, _, shared in entries)
             got = memo.get(key)
             if got is None:
                 found: list[str] = []
-                for dsts in groups:
-                    entry = index.get(id(dsts))
-                    if entry is None:
-                        on: dict[str, list[str]] = {}
-                        for d in dsts:
-                            for n in self.nets_after(d):
-                                on.setdefault(n, []).append(d)
-                        entry = index[id(dsts)] = (on, {d: i for i, d in reversed(list(enumerate(dsts)))})
-                    on, position = entry
-                    reached = set().union(*(on.get(n, ()) for n in mine))
+                for _, (on, position), shared in entries:
+                    reached = set().union(*(on[n] for n in shared))
                     found += sorted(reached, key=position.__getitem__)
                 got = memo[key] = tuple(dict.fromkeys(found))
             out[s] = got

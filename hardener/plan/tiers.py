@@ -21,6 +21,12 @@ class Tiers:
     def choose_movable(self) -> None:
         from hardener.plan.model import Finding
 
+        self.outside_notes: list[Finding] = []  # proxy-outside-project: reported if the plan changes anything
+
+        for name, st in self.state.items():
+            if st.mode == "bridge" and st.editable and self.owner(name) == name and self.routed_from_outside(name):
+                st.editable = False  # a proxy from elsewhere may meet it only on Docker's bridge
+                st.why_fixed = "a proxy from outside the project routes to it (proxy-outside-project)"
         for name, st in self.state.items():
             if st.mode == "bridge" and not st.editable:
                 self.plan.findings.append(Finding(
@@ -55,19 +61,16 @@ class Tiers:
         found = False
         for m in self.members(owner):
             why = self.a.outside_proxy.get(m)
-            if why is None:
-                continue
-            label = self.a.traefik_network.get(m)
-            net = self.resolve_network(label) if label else None
-            if net is not None and net != "default" and net in self.state[owner].nets:
+            if why is None or self.label_network(m) not in (None, "default"):
                 continue  # the proxy meets it on the network the label names, which it keeps
             found = True
-            self.plan.findings.append(Finding(
+            where = "Docker's bridge" if self.state[owner].mode == "bridge" else "the default network"
+            self.outside_notes.append(Finding(
                 "proxy-outside-project", m,
-                f"{m} is {why}, but no Traefik, caddy-docker-proxy or nginx-proxy is in this project: one from "
-                "another compose file or project may route to it on the default network, which it keeps. "
-                "Harden it with the proxy's compose file (-f compose.yaml -f proxy.yaml), or name the proxy's "
-                "network with the label traefik.docker.network", False))
+                f"{m} is {why}, but no proxy of the project reads that: one from another compose file or "
+                f"project may route to it on {where}, which it keeps. Harden it with the proxy's compose file "
+                "(-f compose.yaml -f proxy.yaml), or name the proxy's network with the label "
+                "traefik.docker.network", False))
         return found
 
     def tier_nets_for(self, owner: str) -> list[tuple[str, str]]:
