@@ -49,3 +49,26 @@ def compose_config(files, cwd, fmt=None, extra_env=None):
     if fmt is None and p.returncode == 0 and p.stderr.strip() and "level=warning" not in p.stderr:
         ok = False  # compose may exit 0 with an error message and no output
     return ok, p.stdout, p.stderr
+
+
+def project_of(tmp_path, text, files=None):
+    """The project, the tiers and the file reader of a compose text (dedented) written to
+    ``tmp_path``/compose.yaml with ``files`` (relative path -> content) beside it."""
+    import textwrap
+
+    from hardener.classify import classify_all
+    from hardener.compose import build_project, parse_source
+    from hardener.scan import FileReader
+    from hardener.source import Source
+
+    for rel, content in (files or {}).items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(content))
+    path = tmp_path / "compose.yaml"
+    text = textwrap.dedent(text)
+    path.write_text(text)
+    src = Source(path=str(path), raw=text.encode(), text=text, bom=False, newline="\n", real_path=str(path))
+    project = build_project([parse_source(src)], 10 * 1024 * 1024)
+    reader = FileReader(str(tmp_path))
+    return project, classify_all(project.services, project.env, reader), reader

@@ -2,30 +2,16 @@
 (Compose configs, inline content), source scanning, environment values, outbound and host-network
 evidence. The golden fixtures show the effect on whole stacks; these pin the readers."""
 
-import textwrap
-
 import pytest
 
-from hardener.classify import classify_all
-from hardener.compose import build_project, parse_source
+from conftest import project_of
 from hardener.evidence import analyse
 from hardener.evidence.proxies import DIALECTS, dialect_of
-from hardener.scan import FileReader
-from hardener.source import Source
 
 
 def analysis(tmp_path, text, files=None):
-    for rel, content in (files or {}).items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(content))
-    path = tmp_path / "compose.yaml"
-    text = textwrap.dedent(text)
-    path.write_text(text)
-    src = Source(path=str(path), raw=text.encode(), text=text, bom=False, newline="\n", real_path=str(path))
-    project = build_project([parse_source(src)], 10 * 1024 * 1024)
-    reader = FileReader(str(tmp_path))
-    return analyse(project, classify_all(project.services, project.env, reader), reader)
+    project, tiers, reader = project_of(tmp_path, text, files)
+    return analyse(project, tiers, reader)
 
 
 def reaches(a, src):

@@ -2,25 +2,14 @@
 nginx-proxy in its own project) still routes to the services whose labels or VIRTUAL_HOST say
 so: they keep the network it can meet them on (rule proxy-outside-project)."""
 
-import textwrap
-
-from hardener.classify import classify_all
-from hardener.compose import build_project, parse_source
+from conftest import project_of
 from hardener.evidence import analyse
 from hardener.plan import make_plan
-from hardener.scan import FileReader
-from hardener.source import Source
 
 
 def plan_of(tmp_path, text):
-    path = tmp_path / "compose.yaml"
-    text = textwrap.dedent(text)
-    path.write_text(text)
-    src = Source(path=str(path), raw=text.encode(), text=text, bom=False, newline="\n", real_path=str(path))
-    project = build_project([parse_source(src)], 10 * 1024 * 1024)
-    reader = FileReader(str(tmp_path))
-    a = analyse(project, classify_all(project.services, project.env, reader), reader)
-    return make_plan(project, a)
+    project, tiers, reader = project_of(tmp_path, text)
+    return make_plan(project, analyse(project, tiers, reader))
 
 
 def networks_after(plan, name):
@@ -77,17 +66,20 @@ def test_with_the_traefik_in_the_files_nothing_is_assumed(tmp_path):
     assert notes(plan) == []
 
 
+BLOG = """\
+services:
+  blog:
+    image: ghost:5
+    environment:
+      VIRTUAL_HOST: blog.example.com
+      database__connection__host: db
+  db:
+    image: mysql:8.4
+"""
+
+
 def test_virtual_host_counts_as_routing(tmp_path):
-    plan = plan_of(tmp_path, """\
-        services:
-          blog:
-            image: ghost:5
-            environment:
-              VIRTUAL_HOST: blog.example.com
-              database__connection__host: db
-          db:
-            image: mysql:8.4
-        """)
+    plan = plan_of(tmp_path, BLOG)
     assert networks_after(plan, "blog")[0] == "default"
     assert notes(plan) == [("proxy-outside-project", "blog")]
 
@@ -147,21 +139,12 @@ def test_a_label_naming_a_network_the_store_is_not_on_keeps_it_on_the_flat_netwo
 
 def test_a_proxy_of_another_kind_in_the_files_does_not_route_it(tmp_path):
     # a Traefik in the files does not read VIRTUAL_HOST: nginx-proxy, from elsewhere, does
-    plan = plan_of(tmp_path, """\
-        services:
-          traefik:
-            image: traefik:v3.1
-            command: [--providers.docker=true]
-            ports: ["443:443"]
-            volumes: [/var/run/docker.sock:/var/run/docker.sock:ro]
-          blog:
-            image: ghost:5
-            environment:
-              VIRTUAL_HOST: blog.example.com
-              database__connection__host: db
-          db:
-            image: mysql:8.4
-        """)
+    plan = plan_of(tmp_path, BLOG + (
+        "  traefik:\n"
+        "    image: traefik:v3.1\n"
+        "    command: [--providers.docker=true]\n"
+        "    ports: [\"443:443\"]\n"
+        "    volumes: [/var/run/docker.sock:/var/run/docker.sock:ro]\n"))
     assert networks_after(plan, "blog")[0] == "default"
     assert notes(plan) == [("proxy-outside-project", "blog")]
 
