@@ -127,6 +127,6 @@ class Flat:
         for m in self.members(store):
             why = self.a.outside_proxy.get(m)
             if why and self.label_network(m) in (None, net):
-                return (f"{m} is {why} and no Traefik, caddy-docker-proxy or nginx-proxy is in this project: "
-                        f"one from elsewhere may reach it on {net} (proxy-outside-project)")
+                return (f"{m} is {why} and no proxy of the project reads that: one from elsewhere may "
+                        f"reach it on {net} (proxy-outside-project)")
         return None
