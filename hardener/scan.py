@@ -201,7 +201,7 @@ CONFIG_DIRS = frozenset("config configs conf conf.d settings".split())
 
 def is_config_name(name: str) -> bool:
     lower = name.lower()
-    if lower.startswith(".env") or lower.endswith(".env"):
+    if is_env_file(lower):
         return True
     if "." not in lower.lstrip("."):
         return False
@@ -349,9 +349,14 @@ def is_compose_file(name: str) -> bool:
     return _COMPOSE_FILE.match(name) is not None
 
 
+def is_env_file(name: str) -> bool:
+    """Is the (lower-case) file name an env file's (``.env``, ``.env.local``, ``app.env``)?"""
+    return name.startswith(".env") or name.endswith(".env")
+
+
 def is_source_file(name: str, text_start: str = "") -> bool:
     lower = name.lower()
-    if lower.startswith(".env") or lower.endswith(".env") or is_compose_file(lower):
+    if is_env_file(lower) or is_compose_file(lower):
         return False
     if lower.startswith(("dockerfile", "containerfile", "procfile")) or lower.endswith(".dockerfile"):
         return True

@@ -267,16 +267,6 @@ def test_configuration_that_is_not_there_counts_as_missing(tmp_path, files, link
     assert reaches(a, "portal") == ["cache", "db"]
 
 
-def test_the_example_a_missing_configuration_is_copied_from_stands_in_for_it(tmp_path):
-    # sentry's symbolicator/config.yml and gitea's app.ini are made from the example beside them
-    a = analysis(tmp_path, MISSING_CONFIG, {
-        "data/synapse/homeserver.example.yaml": "database:\n  args:\n    host: db\n",
-        "gitea/app.ini.sample": "[cache]\nHOST = redis://cache:6379/0\n",
-    })
-    assert reaches(a, "worker") == ["db"] and "worker" not in a.assumed
-    assert reaches(a, "portal") == ["cache"] and "portal" not in a.assumed
-
-
 def test_an_env_file_mounted_and_missing_is_configuration(tmp_path):
     a = analysis(tmp_path, """
         services:
@@ -289,10 +279,16 @@ def test_an_env_file_mounted_and_missing_is_configuration(tmp_path):
     assert reaches(a, "app") == ["db"] and ".env" in a.assumed["app"]
 
 
-def test_configuration_in_the_project_decides(tmp_path):
+@pytest.mark.parametrize("homeserver,app_ini", [
+    ("data/synapse/homeserver.yaml", "gitea/app.ini"),
+    # the example a missing configuration is copied from stands in for it (sentry's
+    # symbolicator/config.yml is made from the config.example.yml beside it)
+    ("data/synapse/homeserver.example.yaml", "gitea/app.ini.sample"),
+])
+def test_configuration_in_the_project_decides(tmp_path, homeserver, app_ini):
     a = analysis(tmp_path, MISSING_CONFIG, {
-        "data/synapse/homeserver.yaml": "database:\n  args:\n    host: db\n",
-        "gitea/app.ini": "[cache]\nHOST = redis://cache:6379/0\n",
+        homeserver: "database:\n  args:\n    host: db\n",
+        app_ini: "[cache]\nHOST = redis://cache:6379/0\n",
     })
     assert reaches(a, "worker") == ["db"] and "worker" not in a.assumed
     assert reaches(a, "portal") == ["cache"] and "portal" not in a.assumed

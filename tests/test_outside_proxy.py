@@ -84,56 +84,41 @@ def test_virtual_host_counts_as_routing(tmp_path):
     assert notes(plan) == [("proxy-outside-project", "blog")]
 
 
+def _minio(label: str, more_networks: str = "") -> str:
+    """An app, MinIO and Postgres on one flat network other projects attach to (``name: web``),
+    MinIO routed by Traefik labels (``label`` the second one) and no Traefik in the file."""
+    return (
+        "services:\n"
+        "  app:\n"
+        "    image: ghcr.io/acme/app:1\n"
+        "    environment: {S3_ENDPOINT: \"http://minio:9000\", DB_HOST: db}\n"
+        "    networks: [web]\n"
+        "  minio:\n"
+        "    image: minio/minio:RELEASE.2024-06-13T22-53-53Z\n"
+        "    labels:\n"
+        "      - traefik.enable=true\n"
+        f"      - {label}\n"
+        "    networks: [web]\n"
+        "  db:\n"
+        "    image: postgres:16\n"
+        "    networks: [web]\n"
+        "networks:\n"
+        "  web:\n"
+        "    name: web\n"
+        f"{more_networks}"
+    )
+
+
 def test_a_labelled_data_store_stays_on_a_flat_network_an_outside_proxy_may_use(tmp_path):
     # MinIO's console routed by a Traefik of another project that attaches to "web"
-    plan = plan_of(tmp_path, """\
-        services:
-          app:
-            image: ghcr.io/acme/app:1
-            environment:
-              S3_ENDPOINT: http://minio:9000
-              DB_HOST: db
-            networks: [web]
-          minio:
-            image: minio/minio:RELEASE.2024-06-13T22-53-53Z
-            labels:
-              - traefik.enable=true
-              - traefik.http.routers.minio.rule=Host(`s3.example.com`)
-            networks: [web]
-          db:
-            image: postgres:16
-            networks: [web]
-        networks:
-          web:
-            name: web
-        """)
+    plan = plan_of(tmp_path, _minio("traefik.http.routers.minio.rule=Host(`s3.example.com`)"))
     assert "web" in networks_after(plan, "minio") or plan.services["minio"].after.get("networks") == \
         plan.services["minio"].before.get("networks")
     assert "web" not in (networks_after(plan, "db") or ["web"])  # the other store still leaves
 
 
 def test_a_label_naming_a_network_the_store_is_not_on_keeps_it_on_the_flat_network(tmp_path):
-    plan = plan_of(tmp_path, """\
-        services:
-          app:
-            image: ghcr.io/acme/app:1
-            environment: {S3_ENDPOINT: "http://minio:9000", DB_HOST: db}
-            networks: [web]
-          minio:
-            image: minio/minio:RELEASE.2024-06-13T22-53-53Z
-            labels:
-              - traefik.enable=true
-              - traefik.docker.network=proxy
-            networks: [web]
-          db:
-            image: postgres:16
-            networks: [web]
-        networks:
-          web:
-            name: web
-          proxy:
-            external: true
-        """)
+    plan = plan_of(tmp_path, _minio("traefik.docker.network=proxy", "  proxy:\n    external: true\n"))
     assert "web" in networks_after(plan, "minio")
 
 

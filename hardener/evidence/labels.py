@@ -1,16 +1,15 @@
 """Proxies that route by discovery: Traefik and caddy-docker-proxy read routes from container
 labels, nginx-proxy from ``VIRTUAL_HOST``. Every discovery proxy of the stack reaches each service
 that carries such routing. A service whose routing no proxy of the project reads (Traefik labels
-and no Traefik, ``VIRTUAL_HOST`` and no nginx-proxy...) is routed by one from elsewhere -- another compose file merged at run time (``-f compose.yml -f traefik.yml``)
-or another project: that is recorded, and the planner keeps the network such a proxy can meet it
-on."""
+and no Traefik, ``VIRTUAL_HOST`` and no nginx-proxy...) is routed by one from elsewhere -- another
+compose file merged at run time (``-f compose.yml -f traefik.yml``) or another project: that is
+recorded, and the planner keeps the network such a proxy can meet it on."""
 
 from __future__ import annotations
 
 from hardener.compose import Project, as_mapping
 from hardener.evidence.model import Analysis
 
-PROXY_LABEL_PREFIXES = ("traefik.", "caddy")
 # which proxies read which routing: a proxy of another kind does not route by it
 _KINDS = {
     "traefik": lambda t: t.info is not None and t.info.family == "traefik",
